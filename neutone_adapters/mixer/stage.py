@@ -1,0 +1,77 @@
+"""The mixer stage: converts between host channels and model channels, both ways."""
+
+
+import torch
+from torch import Tensor, nn
+
+from neutone_core.stage import AdapterStage
+
+class MixerStage(AdapterStage):
+    """Maps host channels (1 or 2, decided per call) to the model's and back.
+
+    Averaging is ``(left + right) / 2``; duplication copies the one channel to both.
+    Shape: ``(host_channels, n) -> (host_channels, n)``; the model sees
+    ``(model_in_channels, n)`` and returns ``(model_out_channels, n)``.
+
+    Args:
+        inner: the stage the mixer wraps.
+        model_in_channels: channels the inner stage takes (1 or 2).
+        model_out_channels: channels the inner stage returns (1 or 2).
+    """
+
+    def __init__(self, inner: nn.Module, model_in_channels: int, model_out_channels: int) -> None:
+        super().__init__(inner, "mixer")
+        self.model_in_channels = model_in_channels
+        self.model_out_channels = model_out_channels
+        self.host_max_channels = 2
+        self.register_buffer("model_in_block", torch.zeros(model_in_channels, 0), persistent=False)
+        self.register_buffer("host_out_block", torch.zeros(2, 0), persistent=False)
+        self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
+
+    @torch.jit.export
+    def configure(
+        self,
+        sample_rate: int,
+        block_size: int,
+        in_channels: int,
+        out_channels: int,
+        model_sample_rate: int,
+        model_block_size: int,
+    ) -> None:
+        """Allocate mixing buffers for blocks of up to ``block_size`` samples; the host's
+        channel count may still change per call."""
+        self.active = in_channels != self.model_in_channels or out_channels != self.model_out_channels
+        self.model_in_block = torch.zeros(self.model_in_channels, block_size)
+        self.host_out_block = torch.zeros(self.host_max_channels, block_size)
+        self.inner.configure(
+            sample_rate, block_size, self.model_in_channels, self.model_out_channels, model_sample_rate, model_block_size
+        )
+
+    def forward(self, x: Tensor, params: Tensor) -> Tensor:
+        """Mix ``x`` ``(host_channels, n)`` to the model's channels, run it, mix back."""
+        host_channels = x.size(0)
+        n = x.size(1)
+        model_in = x
+        if host_channels != self.model_in_channels:
+            model_in = self.model_in_block[:, :n]
+            if host_channels > self.model_in_channels:
+                torch.sum(x, [0], True, out=model_in).mul_(self.one_half)
+            else:
+                model_in.copy_(x.expand(self.model_in_channels, n))
+        y = self.inner(model_in, params)
+        if y.size(0) == host_channels:
+            return y
+        host_out = self.host_out_block[:host_channels, :n]
+        if y.size(0) > host_channels:
+            torch.sum(y, [0], True, out=host_out).mul_(self.one_half)
+        else:
+            host_out.copy_(y.expand(host_channels, n))
+        return host_out
+
+    def reset_state(self) -> None:
+        """The mixer keeps no state between calls."""
+
+    @torch.jit.export
+    def delay_samples(self) -> int:
+        """Mixing adds no delay: the inner's delay."""
+        return self.inner.delay_samples()

@@ -1,0 +1,47 @@
+"""The hooks a neutone plugin implements (pluggy project ``"neutone"``).
+
+Each hook hands the plugin a ``register`` callback; the core records which distribution
+registered what and decides what a name collision means. Hooks only ever gain arguments.
+"""
+
+from typing import Any, Callable
+
+import click
+import pluggy
+
+hookspec = pluggy.HookspecMarker("neutone")
+hookimpl = pluggy.HookimplMarker("neutone")
+
+
+@hookspec
+def register_adapters(register: Callable[..., None]) -> None:
+    """Register stream adapters: ``register(name, need, factory, priority=0, description="", options=None)``.
+
+    ``need`` is one of ``"channels"``, ``"sample_rate"``, ``"buffer_size"``;
+    ``factory(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> nn.Module``
+    returns a TorchScript-compatible stage (see ``neutone_core.stage``); ``options`` maps
+    each accepted option name to a one-line description.
+    """
+
+
+@hookspec
+def register_model_families(register: Callable[..., None]) -> None:
+    """Register model families: ``register(name, build, description="", options=None)``.
+
+    ``build(source: str, options: dict[str, str]) -> WaveformToWaveformBase`` makes a wrapper
+    from a source such as a checkpoint, a config or a TorchScript file.
+    """
+
+
+@hookspec
+def register_checks(register: Callable[..., None]) -> None:
+    """Register export checks: ``register(name, check, description="")``.
+
+    ``check(context: ExportContext) -> str`` returns a one-line report or raises
+    ``ExportCheckError`` naming what failed and why.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> Any:
+    """Add commands to the ``neutone`` command line group."""

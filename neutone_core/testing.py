@@ -1,0 +1,86 @@
+"""Building blocks for testing models and plugins: configurable wrappers and probes.
+
+Used by neutone's own tests and export checks; plugin authors may use them too.
+"""
+
+from collections.abc import Callable
+from typing import Dict, List
+
+import torch
+from torch import Tensor
+from torch.profiler import ProfilerActivity, profile
+
+from neutone_core.parameters import NeutoneParameter
+from neutone_core.wrapper import WaveformToWaveformBase
+
+
+class PassThroughWrapper(WaveformToWaveformBase):
+    """A wrapper that returns its input (mono in -> mono out copies, stereo -> mono averages,
+    mono -> stereo duplicates), with every native need configurable.
+
+    With ``look_behind_samples = L`` it returns the newest ``n`` of its ``L + n`` input
+    samples. Shape: ``(in_channels, L + n) -> (out_channels, n)``.
+    """
+
+    def __init__(
+        self,
+        input_mono: bool = False,
+        output_mono: bool = False,
+        native_sample_rates: List[int] | None = None,
+        native_buffer_sizes: List[int] | None = None,
+        look_behind_samples: int = 0,
+        model_delay_samples: int = 0,
+        n_params: int = 1,
+    ) -> None:
+        self.input_mono = input_mono
+        self.output_mono = output_mono
+        self.native_sample_rates = list(native_sample_rates or [])
+        self.native_buffer_sizes = list(native_buffer_sizes or [])
+        self.look_behind_samples = look_behind_samples
+        self.model_delay = model_delay_samples
+        self.n_params = n_params
+        super().__init__(None)
+
+    def get_model_name(self) -> str:
+        return "pass-through"
+
+    def get_model_authors(self) -> List[str]:
+        return ["neutone"]
+
+    def get_neutone_parameters(self) -> List[NeutoneParameter]:
+        return [NeutoneParameter(f"p{i}", f"unused knob {i}", 0.5) for i in range(self.n_params)]
+
+    def is_input_mono(self) -> bool:
+        return self.input_mono
+
+    def is_output_mono(self) -> bool:
+        return self.output_mono
+
+    def get_native_sample_rates(self) -> List[int]:
+        return self.native_sample_rates
+
+    def get_native_buffer_sizes(self) -> List[int]:
+        return self.native_buffer_sizes
+
+    def get_look_behind_samples(self) -> int:
+        return self.look_behind_samples
+
+    def calc_model_delay_samples(self) -> int:
+        return self.model_delay
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        x = x[:, self.look_behind_samples :]
+        if self.input_mono == self.output_mono:
+            return x
+        if self.output_mono:
+            return x.mean(0, keepdim=True)
+        return x.expand(2, x.size(1))
+
+
+def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
+    """Tensor memory allocations (count) made by ``repeats`` calls of ``call``, measured with
+    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count."""
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        for _ in range(repeats):
+            call()
+    return sum(1 for event in prof.events() if event.name == "[memory]" and event.cpu_memory_usage > 0)

@@ -216,6 +216,11 @@ class NeutoneRoot(nn.Module):
         return self.chain.model_block_size()
 
     @torch.jit.export
+    def get_underrun_count(self) -> int:
+        """Blocks partly filled with silence because the host broke its announced block size."""
+        return self.chain.underrun_count()
+
+    @torch.jit.export
     def get_stage_names(self) -> List[str]:
         """The composed stages, outermost first, ending with ``"model"``."""
         return self.stage_names
@@ -292,6 +297,7 @@ class NeutoneRoot(nn.Module):
             "get_model_sample_rate",
             "get_model_buffer_size",
             "get_stage_names",
+            "get_underrun_count",
             "is_input_mono",
             "is_output_mono",
             "get_native_sample_rates",

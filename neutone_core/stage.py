@@ -31,6 +31,11 @@ Contract (all exported to TorchScript):
     the outer rate; exact, measured with an impulse.
 ``is_active()``
     Whether the stage converts anything for the configured stream (inactive = pass-through).
+``underrun_count()``
+    Output underruns (blocks partly filled with silence because the outer broke the
+    promised block pattern) since ``configure``, this stage's and the inner's.
+``describe()``
+    One line for ``neutone inspect``: the stage's name and its configured choices.
 ``model_sample_rate()`` / ``model_block_size()`` / ``model_delay_samples()``
     What reaches the model: its rate (Hz), its block size (samples, without look-behind) and
     the delay the model itself declares (samples at its rate).
@@ -77,6 +82,16 @@ class AdapterStage(nn.Module):
     def is_active(self) -> bool:
         """Whether this stage converts anything for the configured stream."""
         return self.active
+
+    @torch.jit.export
+    def underrun_count(self) -> int:
+        """Underruns since configure: none of this stage's own by default, plus the inner's."""
+        return self.inner.underrun_count()
+
+    @torch.jit.export
+    def describe(self) -> str:
+        """The stage's name; adapters add their configured choices."""
+        return self.stage_name
 
     @torch.jit.export
     def model_sample_rate(self) -> int:
@@ -169,6 +184,16 @@ class ModelStage(nn.Module):
     def is_active(self) -> bool:
         """The model always runs."""
         return True
+
+    @torch.jit.export
+    def underrun_count(self) -> int:
+        """The model stage never underruns."""
+        return 0
+
+    @torch.jit.export
+    def describe(self) -> str:
+        """The model's configured rate and block size."""
+        return "model: " + str(self.sample_rate) + " Hz, blocks of " + str(self.block_size) + " samples"
 
     @torch.jit.export
     def model_sample_rate(self) -> int:

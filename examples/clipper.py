@@ -17,7 +17,10 @@ class ClipperModel(nn.Module):
 
 
 class ClipperModelWrapper(WaveformToWaveformBase):
-    """Wraps :class:`ClipperModel` for the host."""
+    """Wraps :class:`ClipperModel` for the host (a fresh one when none is given)."""
+
+    def __init__(self, model: nn.Module | None = None) -> None:
+        super().__init__(model if model is not None else ClipperModel())
 
     def get_model_name(self) -> str:
         return "clipper"
@@ -70,8 +73,3 @@ class ClipperModelWrapper(WaveformToWaveformBase):
 
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         return self.model(x, params["min"], params["max"], params["gain"])
-
-
-def build() -> ClipperModelWrapper:
-    """The wrapper around a fresh clipper."""
-    return ClipperModelWrapper(ClipperModel())

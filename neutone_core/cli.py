@@ -1,0 +1,216 @@
+"""The ``neutone`` command line: compose, inspect, plugins, and commands plugins add."""
+
+import json
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from neutone_core.errors import NeutoneError
+from neutone_core.plugins import PluginFailure, get_registry, load_plugins, pm
+
+
+class NeutoneGroup(click.Group):
+    """A group that adds plugin commands on first use and turns neutone errors into one line."""
+
+    plugin_commands_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self.plugin_commands_loaded:
+            return
+        self.plugin_commands_loaded = True
+        load_plugins()
+        for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+            try:
+                impl.function(cli=self)
+            except Exception as exc:  # a broken plugin must not take the CLI down
+                click.echo(f"neutone: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NeutoneError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=NeutoneGroup)
+@click.version_option(package_name="neutone")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """neutone: export PyTorch audio models to one TorchScript model.nm a DAW host runs."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=what)
+        pairs[key] = value
+    return pairs
+
+
+@cli.command()
+@click.argument("source")
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for model.nm and metadata.json.")
+@click.option("--family", help="Build the wrapper with this registered model family from SOURCE.")
+@click.option("--option", "family_options", multiple=True, metavar="KEY=VALUE", help="Option for the model family.")
+@click.option("--adapter", "adapters", multiple=True, metavar="NEED=NAME", help="Use this adapter for a need.")
+@click.option("--adapter-option", "adapter_options", multiple=True, metavar="ADAPTER.OPTION=VALUE", help="Option for an adapter.")
+@click.option("--skip-check", "skip_checks", multiple=True, metavar="NAME", help="Skip an export check by name.")
+def compose(
+    source: str,
+    out_dir: str,
+    family: str | None,
+    family_options: tuple[str, ...],
+    adapters: tuple[str, ...],
+    adapter_options: tuple[str, ...],
+    skip_checks: tuple[str, ...],
+) -> None:
+    """Export SOURCE (path/to/file.py:ClassName, or a family's source) to OUT_DIR/model.nm."""
+    from neutone_core.export import save_neutone_model
+    from neutone_core.planner import parse_adapter_options
+    from neutone_core.sources import build_from_family, load_wrapper_from_file
+
+    if family:
+        wrapper = build_from_family(get_registry(), family, source, _pairs(family_options, "--option"))
+    else:
+        if family_options:
+            raise click.UsageError("--option needs --family")
+        wrapper = load_wrapper_from_file(source)
+    result = save_neutone_model(
+        wrapper,
+        out_dir,
+        adapters=_pairs(adapters, "--adapter"),
+        adapter_options=parse_adapter_options(list(adapter_options)),
+        skip_checks=set(skip_checks),
+    )
+    plan = " -> ".join(["root", *(p.spec.name for p in result.plan), "model"])
+    click.echo(f"plan: {plan}")
+    for name, report in result.reports.items():
+        click.echo(f"check {name}: {report}")
+    click.echo(f"wrote {result.model_path} and {result.metadata_path}")
+
+
+def _walk_stages(module: Any) -> Iterator[Any]:
+    stage = module.chain
+    while True:
+        yield stage
+        if not hasattr(stage, "inner"):
+            return
+        stage = stage.inner
+
+
+@cli.command()
+@click.argument("model_path", type=click.Path())
+@click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
+@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--mono", is_flag=True, help="Mono host (default stereo).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_json: bool) -> None:
+    """Show a model.nm's metadata, composed stages, and for one host setting the active
+    stages and the delay."""
+    from neutone_core.export import load_neutone_model
+
+    if not 1 <= sample_rate <= 768000:
+        raise click.BadParameter(f"{sample_rate} Hz is outside 1..768000", param_hint="--sr")
+    if not 1 <= block_size <= 65536:
+        raise click.BadParameter(f"{block_size} samples is outside 1..65536", param_hint="--bs")
+    module, metadata = load_neutone_model(model_path)
+    n_channels = 1 if mono else 2
+    total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
+    stages = [
+        {"name": s.stage_name, "active": bool(s.is_active()), "delay_samples": int(s.delay_samples()), "description": s.describe()}
+        for s in _walk_stages(module)
+    ]
+    report = {
+        "model": model_path,
+        "metadata": metadata,
+        "host": {"sample_rate": sample_rate, "block_size": block_size, "channels": n_channels},
+        "model_stream": {"sample_rate": module.get_model_sample_rate(), "block_size": module.get_model_buffer_size()},
+        "stages": stages,
+        "delay": {
+            "total_samples": total,
+            "buffering_samples": module.calc_buffering_delay_samples(),
+            "model_samples": module.calc_model_delay_samples(),
+        },
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{metadata['model_name']} {metadata['model_version']} by {', '.join(metadata['model_authors'])}")
+    click.echo(f"  {metadata['model_short_description']}")
+    click.echo(f"  type {metadata['model_type']}, native rates {metadata['native_sample_rates'] or 'any'}, "
+               f"native sizes {metadata['native_buffer_sizes'] or 'any'}, look-behind {metadata['look_behind_samples']}")
+    for key in sorted(metadata["neutone_parameters"]):
+        p = metadata["neutone_parameters"][key]
+        if p["used"]:
+            click.echo(f"  knob {key} {p['name']!r} (default {p['default_value']}): {p['description']}")
+    click.echo(f"stages: {' -> '.join(['root', *module.get_stage_names()])}")
+    click.echo(f"host {sample_rate} Hz, {block_size} samples, {'mono' if mono else 'stereo'}; "
+               f"model runs at {report['model_stream']['sample_rate']} Hz, blocks of {report['model_stream']['block_size']}")
+    for stage in stages:
+        state = "active  " if stage["active"] else "inactive"
+        click.echo(f"  {state} {stage['description']} (delay {stage['delay_samples']})")
+    delay = report["delay"]
+    click.echo(f"delay: {delay['total_samples']} samples total "
+               f"({delay['buffering_samples']} buffering + {delay['model_samples']} model), "
+               f"{1000.0 * delay['total_samples'] / sample_rate:.2f} ms")
+
+
+def _failure_dict(failure: PluginFailure) -> dict[str, str]:
+    return {"plugin": failure.plugin, "distribution": failure.distribution, "stage": failure.stage, "error": failure.error}
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools.")
+def plugins(as_json: bool) -> None:
+    """List installed plugins, what each provides, and plugins that failed to load."""
+    registry = get_registry()
+    rows: dict[tuple[str, str, str], dict[str, list[str]]] = {}
+
+    def row(provenance: Any) -> dict[str, list[str]]:
+        key = (provenance.plugin, provenance.distribution, provenance.version)
+        return rows.setdefault(key, {"adapters": [], "model_families": [], "checks": []})
+
+    for name, plugin in pm.list_name_plugin():
+        from neutone_core.plugins import provenance_of
+
+        row(provenance_of(name))
+    for adapter in registry.adapters.values():
+        row(adapter.provenance)["adapters"].append(f"{adapter.name} ({adapter.need}, priority {adapter.priority})")
+    for family in registry.families.values():
+        row(family.provenance)["model_families"].append(family.name)
+    for check in registry.checks.values():
+        row(check.provenance)["checks"].append(check.name)
+    entries = [
+        {"plugin": plugin, "distribution": dist, "version": version, **provides}
+        for (plugin, dist, version), provides in sorted(rows.items())
+    ]
+    failures = [_failure_dict(f) for f in registry.failures]
+    if as_json:
+        click.echo(json.dumps({"plugins": entries, "failures": failures}, indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry['plugin']}  ({entry['distribution']} {entry['version']})".rstrip())
+        for kind in ("adapters", "model_families", "checks"):
+            if entry[kind]:
+                click.echo(f"  {kind.replace('_', ' ')}: {', '.join(entry[kind])}")
+    if failures:
+        click.echo("failed:")
+        for failure in failures:
+            click.echo(f"  {failure['plugin']} ({failure['distribution']}) at {failure['stage']}: {failure['error']}")

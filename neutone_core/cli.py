@@ -2,13 +2,12 @@
 
 import json
 import traceback
-from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from neutone_core.errors import NeutoneError
-from neutone_core.plugins import PluginFailure, get_registry, load_plugins, pm
+from neutone_core.plugins import PluginFailure, get_registry, load_plugins, pm, provenance_of
 
 
 class NeutoneGroup(click.Group):
@@ -28,14 +27,17 @@ class NeutoneGroup(click.Group):
                 click.echo(f"neutone: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Command names, plugin commands included."""
         self._load_plugin_commands()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The named command, plugin commands included."""
         self._load_plugin_commands()
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a NeutoneError becomes one line on stderr and exit status 1."""
         try:
             return super().invoke(ctx)
         except NeutoneError as exc:
@@ -106,15 +108,6 @@ def compose(
     click.echo(f"wrote {result.model_path} and {result.metadata_path}")
 
 
-def _walk_stages(module: Any) -> Iterator[Any]:
-    stage = module.chain
-    while True:
-        yield stage
-        if not hasattr(stage, "inner"):
-            return
-        stage = stage.inner
-
-
 @cli.command()
 @click.argument("model_path", type=click.Path())
 @click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
@@ -125,6 +118,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     """Show a model.nm's metadata, composed stages, and for one host setting the active
     stages and the delay."""
     from neutone_core.export import load_neutone_model
+    from neutone_core.host import walk_stages
 
     if not 1 <= sample_rate <= 768000:
         raise click.BadParameter(f"{sample_rate} Hz is outside 1..768000", param_hint="--sr")
@@ -134,8 +128,13 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     n_channels = 1 if mono else 2
     total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
     stages = [
-        {"name": s.stage_name, "active": bool(s.is_active()), "delay_samples": int(s.delay_samples()), "description": s.describe()}
-        for s in _walk_stages(module)
+        {
+            "name": stage.stage_name,
+            "active": bool(stage.is_active()),
+            "delay_samples": int(stage.delay_samples()),
+            "description": stage.describe(),
+        }
+        for stage in walk_stages(module)
     ]
     report = {
         "model": model_path,
@@ -187,9 +186,7 @@ def plugins(as_json: bool) -> None:
         key = (provenance.plugin, provenance.distribution, provenance.version)
         return rows.setdefault(key, {"adapters": [], "model_families": [], "checks": []})
 
-    for name, plugin in pm.list_name_plugin():
-        from neutone_core.plugins import provenance_of
-
+    for name, _ in pm.list_name_plugin():
         row(provenance_of(name))
     for adapter in registry.adapters.values():
         row(adapter.provenance)["adapters"].append(f"{adapter.name} ({adapter.need}, priority {adapter.priority})")

@@ -158,7 +158,10 @@ def load_neutone_model(path: str | os.PathLike[str]) -> tuple[torch.jit.ScriptMo
         ) from exc
     text = extra[METADATA_FILE]
     if not text:
-        raise ModelFileError(f"{path}: a TorchScript archive without {METADATA_FILE}; it was not exported by neutone, re-export it with `neutone compose`")
+        raise ModelFileError(
+            f"{path}: a TorchScript archive without {METADATA_FILE}; it was not exported by neutone, "
+            "re-export it with `neutone compose`"
+        )
     try:
         metadata = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import cycle
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -76,3 +77,18 @@ def impulse_delay(model: nn.Module, sample_rate: int, block_size: int, n_channel
     audio[:, offset] = 1.0
     out = stream(model, audio, sample_rate, block_size, reset=False)
     return int(out.abs().sum(0).argmax()) - offset
+
+
+def walk_stages(model: Any) -> Iterator[Any]:
+    """The stages of a root module, outermost first, ending with the model stage."""
+    stage = model.chain
+    while True:
+        yield stage
+        if not hasattr(stage, "inner"):
+            return
+        stage = stage.inner
+
+
+def active_stage_names(model: Any) -> list[str]:
+    """Names of the stages that convert something for the configured host stream."""
+    return [stage.stage_name for stage in walk_stages(model) if stage.is_active()]

@@ -46,9 +46,13 @@ def validate_parameters(params: list[NeutoneParameter], where: str) -> list[Neut
     """
     problems: list[str] = []
     if not isinstance(params, (list, tuple)):
-        raise ParameterError(f"{where} must return a list of NeutoneParameter, got {type(params).__name__}")
+        raise ParameterError(
+            f"{where} must return a list of NeutoneParameter, got {type(params).__name__}"
+        )
     if len(params) > MAX_N_PARAMS:
-        problems.append(f"{len(params)} parameters declared; the host has {MAX_N_PARAMS} knobs, remove {len(params) - MAX_N_PARAMS}")
+        problems.append(
+            f"{len(params)} parameters declared; the host has {MAX_N_PARAMS} knobs, remove {len(params) - MAX_N_PARAMS}"
+        )
     seen: set[str] = set()
     for i, p in enumerate(params):
         if not isinstance(p, NeutoneParameter):
@@ -61,7 +65,10 @@ def validate_parameters(params: list[NeutoneParameter], where: str) -> list[Neut
         seen.add(p.name)
         value = p.default_value
         if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-            problems.append(f"item {i} ({p.name!r}): default_value {value!r} outside 0..1; knobs send values in 0..1, rescale inside do_forward_pass")
+            problems.append(
+                f"item {i} ({p.name!r}): default_value {value!r} outside 0..1; "
+                "knobs send values in 0..1, rescale inside do_forward_pass"
+            )
     if problems:
         raise ParameterError(f"invalid parameters from {where}:\n" + "\n".join(f"  - {p}" for p in problems))
     return list(params)

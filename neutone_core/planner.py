@@ -30,7 +30,9 @@ class PlannedStage:
 
 def _why(need: str, needs: ModelNeeds) -> str:
     if need == "channels":
-        return f"the model is {'mono' if needs.input_channels == 1 else 'stereo'}-in, {'mono' if needs.output_channels == 1 else 'stereo'}-out and hosts send mono or stereo"
+        model_in = "mono" if needs.input_channels == 1 else "stereo"
+        model_out = "mono" if needs.output_channels == 1 else "stereo"
+        return f"the model is {model_in}-in, {model_out}-out and hosts send mono or stereo"
     if need == "sample_rate":
         return f"native sample rates {list(needs.native_sample_rates)} Hz"
     return f"native buffer sizes {list(needs.native_buffer_sizes)} samples, look-behind {needs.look_behind_samples}"
@@ -73,7 +75,9 @@ def plan_adapters(
             spec = registry.adapters.get(chosen[need])
             if spec is None or spec.need != need:
                 available = ", ".join(a.name for a in registry.adapters_for(need)) or "none installed"
-                raise PlanError(f"--adapter {need}={chosen[need]}: no adapter of that name serves {need} (available: {available})")
+                raise PlanError(
+                    f"--adapter {need}={chosen[need]}: no adapter of that name serves {need} (available: {available})"
+                )
         else:
             candidates = registry.adapters_for(need)
             if not candidates:
@@ -91,7 +95,8 @@ def plan_adapters(
             raise PlanError(f"adapter {spec.name!r} has no option {', '.join(unknown)}; it accepts: {accepted}")
         plan.append(PlannedStage(spec, given))
     if options:
-        raise PlanError(f"options given for adapters not in the plan: {', '.join(sorted(options))} (plan: {', '.join(p.spec.name for p in plan)})")
+        planned = ", ".join(p.spec.name for p in plan)
+        raise PlanError(f"options given for adapters not in the plan: {', '.join(sorted(options))} (plan: {planned})")
     return plan
 
 

@@ -204,7 +204,9 @@ def get_registry() -> Registry:
             if name in registry.adapters:
                 collision("adapter", name, registry.adapters[name].provenance, plugin)
                 return
-            registry.adapters[name] = AdapterSpec(name, need, factory, priority, description, dict(options or {}), provenance_of(plugin))
+            registry.adapters[name] = AdapterSpec(
+                name, need, factory, priority, description, dict(options or {}), provenance_of(plugin)
+            )
 
         return {"register": register}
 

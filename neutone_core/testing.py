@@ -6,7 +6,6 @@ Used by neutone's own tests and export checks; plugin authors may use them too.
 from collections.abc import Callable
 from typing import Dict, List
 
-import torch
 from torch import Tensor
 from torch.profiler import ProfilerActivity, profile
 

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from neutone_core.stage import AdapterStage
 
+
 class MixerStage(AdapterStage):
     """Maps host channels (1 or 2, decided per call) to the model's and back.
 

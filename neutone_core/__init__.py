@@ -6,6 +6,7 @@ Write a :class:`WaveformToWaveformBase` wrapper, export it with :func:`save_neut
 
 from neutone_core.errors import (
     ExportCheckError,
+    FamilyError,
     MetadataError,
     MissingAdapterError,
     ModelFileError,
@@ -20,6 +21,7 @@ from neutone_core.wrapper import WaveformToWaveformBase
 
 __all__ = [
     "ExportCheckError",
+    "FamilyError",
     "MetadataError",
     "MissingAdapterError",
     "ModelFileError",

@@ -20,7 +20,7 @@ class NeutoneGroup(click.Group):
             return
         self.plugin_commands_loaded = True
         load_plugins()
-        for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        for impl in pm.hook.register_commands.get_hookimpls():
             try:
                 impl.function(cli=self)
             except Exception as exc:  # a broken plugin must not take the CLI down

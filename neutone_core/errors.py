@@ -43,3 +43,15 @@ class ExportCheckError(NeutoneError):
 
 class FamilyError(NeutoneError, ValueError):
     """A model family could not build a wrapper from the given source."""
+
+
+class AudioFileError(NeutoneError):
+    """An audio file could not be read or written."""
+
+
+class HostSettingError(NeutoneError, ValueError):
+    """A host tool got a setting it cannot use: a knob name or value, a rate, a block size."""
+
+
+class MissingToolError(NeutoneError, ImportError):
+    """A host tool needs an optional dependency: ``pip install 'neutone[tools]'``."""

@@ -141,8 +141,13 @@ def load_plugins() -> None:
             except Exception as exc:  # a broken plugin must never break the others
                 _state["failures"].append(_failure(ep.name, dist_name, "import", exc))
                 continue
+            try:
+                pm.check_pending()
+            except pluggy.PluginValidationError as exc:  # a misspelled hook: loud, but only this plugin goes
+                pm.unregister(name=ep.name)
+                _state["failures"].append(_failure(ep.name, dist_name, "hook names", exc))
+                continue
             _state["distributions"][ep.name] = (dist_name, dist.version)
-    pm.check_pending()
 
 
 def _version(dist_name: str) -> str:
@@ -165,8 +170,13 @@ def plugin_failures() -> list[PluginFailure]:
 
 
 def _call_each(hook_name: str, kwargs_for: Callable[[str], dict[str, Any]], failures: list[PluginFailure]) -> None:
-    hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):
+    """Call each implementation of a registration hook in registration order (``tryfirst``
+    first, ``trylast`` last), so on a name collision the earlier plugin keeps the name."""
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    first = [i for i in impls if i.tryfirst]
+    last = [i for i in impls if i.trylast]
+    ordered = first + [i for i in impls if i not in first and i not in last] + last
+    for impl in ordered:
         kwargs = kwargs_for(impl.plugin_name)
         try:
             impl.function(**{name: kwargs[name] for name in impl.argnames})

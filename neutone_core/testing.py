@@ -78,8 +78,13 @@ class PassThroughWrapper(WaveformToWaveformBase):
 
 def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
     """Tensor memory allocations (count) made by ``repeats`` calls of ``call``, measured with
-    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count."""
+    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count.
+
+    Counts every allocation, including those made inside operators (see
+    :func:`neutone_core.profiling.allocation_times_us`)."""
+    from neutone_core.profiling import allocation_times_us
+
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         for _ in range(repeats):
             call()
-    return sum(1 for event in prof.events() if event.name == "[memory]" and event.cpu_memory_usage > 0)
+    return len(allocation_times_us(prof))

@@ -1,6 +1,6 @@
 """Models and a host driver shared by the FIFO tests."""
 
-from functools import lru_cache
+from functools import cache
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -70,7 +70,7 @@ class ParamEchoWrapper(PassThroughWrapper):
         return params["p0"][self.look_behind_samples :].unsqueeze(0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scripted_root(
     kind: str = "pass",
     native_buffer_sizes: Tuple[int, ...] = (2048,),

@@ -1,0 +1,91 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from neutone_core.cli import cli
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clipper")
+    result = CliRunner().invoke(cli, ["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "model.nm"
+
+
+def test_compose_prints_plan_checks_and_paths(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["compose", f"{EXAMPLES}/mono_overdrive.py:MonoOverdriveWrapper", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "plan: root -> mixer -> model" in result.output
+    assert "check reload_identical: reloaded file bit-identical" in result.output
+    assert (tmp_path / "model.nm").is_file() and (tmp_path / "metadata.json").is_file()
+
+
+def test_inspect_shows_metadata_stages_and_delay(exported: Path) -> None:
+    result = CliRunner().invoke(cli, ["inspect", str(exported), "--sr", "44100", "--bs", "256", "--mono"])
+    assert result.exit_code == 0, result.output
+    assert "clipper 1.0.0 by Andrew Fyfe" in result.output
+    assert "knob p1 'min' (default 0.5): min clip threshold" in result.output
+    assert "stages: root -> mixer -> model" in result.output
+    assert "active   mixer (delay 0)" in result.output
+    assert "delay: 0 samples total (0 buffering + 0 model), 0.00 ms" in result.output
+
+
+def test_inspect_json_for_a_stereo_host(exported: Path) -> None:
+    result = CliRunner().invoke(cli, ["inspect", str(exported), "--json"])
+    report = json.loads(result.output)
+    assert report["host"] == {"sample_rate": 48000, "block_size": 512, "channels": 2}
+    assert [(s["name"], s["active"]) for s in report["stages"]] == [("mixer", False), ("model", True)]
+    assert report["delay"] == {"total_samples": 0, "buffering_samples": 0, "model_samples": 0}
+
+
+def test_plugins_lists_distributions_and_what_they_provide() -> None:
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    assert "mixer  (neutone-adapter-mixer 0.1.0)" in result.output
+    assert "adapters: mixer (channels, priority 0)" in result.output
+    report = json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)
+    by_plugin = {p["plugin"]: p for p in report["plugins"]}
+    assert by_plugin["torchscript"]["model_families"] == ["torchscript"]
+    assert by_plugin["torchscript"]["checks"] == ["finite_output"]
+    assert by_plugin["neutone"]["checks"] == ["reload_identical"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect", "missing.nm"], "missing.nm: no such file"),
+        (["inspect", "model.nm", "--sr", "0"], "0 Hz is outside 1..768000"),
+        (["compose", "nothing.py:Wrapper", "-o", "out"], "no such file nothing.py"),
+        (["compose", f"{EXAMPLES}/clipper.py:Nope", "-o", "out"], "defines no 'Nope'"),
+        (["compose", f"{EXAMPLES}/clipper.py", "-o", "out"], "expected path/to/file.py:ClassName"),
+        (["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", "out", "--adapter", "time=x"], "unknown need 'time'"),
+        (
+            ["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", "out", "--adapter-option", "mixer.speed=2"],
+            "adapter 'mixer' has no option speed",
+        ),
+        (["compose", "x.pt", "--family", "nope", "-o", "out"], "unknown model family 'nope'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_non_zero_exit(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_runs_as_a_real_subprocess(exported: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "neutone_core", "inspect", str(exported), "--bs", "64"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "host 48000 Hz, 64 samples, stereo" in done.stdout
+    failed = subprocess.run([sys.executable, "-m", "neutone_core", "inspect", "nope.nm"], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == ["Error: nope.nm: no such file; export one with `neutone compose` or save_neutone_model()"]

@@ -2,7 +2,7 @@
 
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -14,12 +14,22 @@ HOST_MAX_CHANNELS = 2
 """Hosts send 1 (mono) or 2 (stereo) channels."""
 
 
+def encode_metadata(metadata: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
+    """The root's metadata attributes: the JSON text and field -> JSON-encoded value."""
+    return metadata_json(metadata), {k: json.dumps(v) for k, v in metadata.items()}
+
+
+def set_metadata(root: nn.Module, metadata: Dict[str, Any]) -> None:
+    """Replace the metadata a root module (in memory or scripted) answers the host with."""
+    root.metadata_text, root.metadata_fields = encode_metadata(metadata)
+
+
 class NeutoneRoot(nn.Module):
     """What the host loads: the Neutone FX method set around the composed stage chain.
 
-    The root sanitises host input (non-finite samples become 0, knobs are clamped to 0..1)
-    into preallocated buffers, fills default knobs when the host sends none and calls the
-    chain. ``forward``: x ``(1 or 2, n)``, params ``(4, n)`` or None -> ``(same channels, n)``.
+    The root sanitises host input into preallocated buffers (non-finite samples become 0;
+    a NaN knob becomes 0.5, infinities 0 or 1; knobs are otherwise passed as the host sends
+    them, 0..1), fills default knobs when the host sends none and calls the chain. ``forward``: x ``(1 or 2, n)``, params ``(4, n)`` or None -> ``(same channels, n)``.
     The returned tensor is a view of an internal buffer, valid until the next call.
 
     Args:
@@ -36,8 +46,7 @@ class NeutoneRoot(nn.Module):
     def __init__(self, chain: nn.Module, metadata: Dict[str, Any], stage_names: List[str]) -> None:
         super().__init__()
         self.chain = chain
-        self.metadata_text = metadata_json(metadata)
-        self.metadata_fields: Dict[str, str] = {k: json.dumps(v) for k, v in metadata.items()}
+        self.metadata_text, self.metadata_fields = encode_metadata(metadata)
         self.stage_names: List[str] = list(stage_names)
         self.input_mono: bool = metadata["is_input_mono"]
         self.output_mono: bool = metadata["is_output_mono"]
@@ -53,6 +62,8 @@ class NeutoneRoot(nn.Module):
         self.register_buffer("default_param_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.register_buffer("input_block", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
         self.register_buffer("param_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
+        self.register_buffer("input_view", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
+        self.register_buffer("param_view", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.daw_sample_rate = 0
         self.daw_block_size = 0
         self.host_channels = HOST_MAX_CHANNELS
@@ -76,6 +87,8 @@ class NeutoneRoot(nn.Module):
         self.host_channels = n_channels
         self.input_block = torch.zeros(self.host_max_channels, daw_bs)
         self.param_block = torch.zeros(self.n_params, daw_bs)
+        self.input_view = self.input_block[:n_channels]
+        self.param_view = self.param_block
         self.default_param_block = self.default_params.expand(self.n_params, daw_bs).contiguous()
         self.chain.configure(daw_sr, daw_bs, n_channels, n_channels, model_sr, model_bs)
         self.chain.set_block_pattern(daw_bs, 1, 0)
@@ -113,14 +126,18 @@ class NeutoneRoot(nn.Module):
     def _process(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
         n_channels = x.size(0)
         n = x.size(1)
-        audio = self.input_block[:n_channels, :n]
+        if n == self.daw_block_size and n_channels == self.host_channels:
+            audio = self.input_view
+            knobs = self.param_view
+            defaults = self.default_param_block
+        else:
+            audio = self.input_block[:n_channels, :n]
+            knobs = self.param_block[:, :n]
+            defaults = self.default_param_block[:, :n]
         torch.nan_to_num(x, 0.0, 0.0, 0.0, out=audio)
         if params is None:
-            knobs = self.default_param_block[:, :n]
-        else:
-            knobs = self.param_block[:, :n]
-            torch.nan_to_num(params, 0.0, 1.0, 0.0, out=knobs)
-            knobs.clamp_(0.0, 1.0)
+            return self.chain(audio, defaults)
+        torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
         return self.chain(audio, knobs)
 
     def forward(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:

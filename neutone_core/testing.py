@@ -6,6 +6,7 @@ Used by neutone's own tests and export checks; plugin authors may use them too.
 from collections.abc import Callable
 from typing import Dict, List
 
+import torch
 from torch import Tensor
 from torch.profiler import ProfilerActivity, profile
 
@@ -14,8 +15,8 @@ from neutone_core.wrapper import WaveformToWaveformBase
 
 
 class PassThroughWrapper(WaveformToWaveformBase):
-    """A wrapper that returns its input (mono in -> mono out copies, stereo -> mono averages,
-    mono -> stereo duplicates), with every native need configurable.
+    """A wrapper that returns its input (stereo -> mono averages, mono -> stereo duplicates),
+    allocating nothing per call, with every native need configurable.
 
     With ``look_behind_samples = L`` it returns the newest ``n`` of its ``L + n`` input
     samples. Shape: ``(in_channels, L + n) -> (out_channels, n)``.
@@ -39,6 +40,8 @@ class PassThroughWrapper(WaveformToWaveformBase):
         self.model_delay = model_delay_samples
         self.n_params = n_params
         super().__init__(None)
+        self.register_buffer("mono_out", torch.zeros(1, 0), persistent=False)
+        self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
 
     def get_model_name(self) -> str:
         return "pass-through"
@@ -67,12 +70,19 @@ class PassThroughWrapper(WaveformToWaveformBase):
     def calc_model_delay_samples(self) -> int:
         return self.model_delay
 
+    def set_model_sample_rate_and_buffer_size(self, sample_rate: int, n_samples: int) -> bool:
+        self.mono_out = torch.zeros(1, n_samples)
+        return True
+
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         x = x[:, self.look_behind_samples :]
         if self.input_mono == self.output_mono:
             return x
         if self.output_mono:
-            return x.mean(0, keepdim=True)
+            if x.size(1) > self.mono_out.size(1):
+                self.mono_out = torch.zeros(1, x.size(1))
+            out = self.mono_out[:, : x.size(1)]
+            return torch.sum(x, [0], True, out=out).mul_(self.one_half)
         return x.expand(2, x.size(1))
 
 

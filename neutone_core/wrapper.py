@@ -33,7 +33,8 @@ class WaveformToWaveformBase(nn.Module):
         self.model = model
         self.neutone_parameter_names: List[str] = [p.name for p in self.neutone_parameters()]
         self.register_buffer("aggregated_params", torch.zeros(MAX_N_PARAMS, 1), persistent=False)
-        self.register_buffer("param_mean_scale", torch.ones(()), persistent=False)
+        self.register_buffer("param_mean_table", torch.zeros(0, 1), persistent=False)
+        self.register_buffer("param_mean_weights", torch.zeros(0, 1), persistent=False)
 
     def neutone_parameters(self) -> list[NeutoneParameter]:
         """The declared knobs, validated (either spelling of the getter)."""
@@ -133,9 +134,18 @@ class WaveformToWaveformBase(nn.Module):
         Override to keep more detail (e.g. return ``params`` itself); row ``i`` becomes
         ``params[name_i]`` in :meth:`do_forward_pass`.
         """
-        torch.sum(params, [1], True, out=self.aggregated_params)
-        self.param_mean_scale.fill_(1.0 / params.size(1))
-        return self.aggregated_params.mul_(self.param_mean_scale)
+        n = params.size(1)
+        if n != self.param_mean_weights.size(0):
+            if n > self.param_mean_table.size(0):
+                self.prepare_param_aggregation(n)
+            self.param_mean_weights = self.param_mean_table[:n]
+            self.param_mean_weights.fill_(1.0 / n)
+        return torch.mm(params, self.param_mean_weights, out=self.aggregated_params)
+
+    def prepare_param_aggregation(self, max_samples: int) -> None:
+        """Allocate the default mean's weights for blocks of up to ``max_samples`` (called at configure)."""
+        self.param_mean_table = torch.zeros(max_samples, 1)
+        self.param_mean_weights = self.param_mean_table[:0]
 
     def calc_model_delay_samples(self) -> int:
         """Delay the model itself adds, in samples at its own rate (e.g. lookahead); default 0."""

@@ -88,4 +88,5 @@ def test_cli_runs_as_a_real_subprocess(exported: Path) -> None:
     assert "host 48000 Hz, 64 samples, stereo" in done.stdout
     failed = subprocess.run([sys.executable, "-m", "neutone_core", "inspect", "nope.nm"], capture_output=True, text=True)
     assert failed.returncode == 1
-    assert failed.stderr.strip().splitlines() == ["Error: nope.nm: no such file; export one with `neutone compose` or save_neutone_model()"]
+    expected = "Error: nope.nm: no such file; export one with `neutone compose` or save_neutone_model()"
+    assert failed.stderr.strip().splitlines() == [expected]

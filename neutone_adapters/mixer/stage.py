@@ -27,7 +27,9 @@ class MixerStage(AdapterStage):
         self.host_max_channels = 2
         self.register_buffer("model_in_block", torch.zeros(model_in_channels, 0), persistent=False)
         self.register_buffer("host_out_block", torch.zeros(2, 0), persistent=False)
+        self.register_buffer("host_out_view", torch.zeros(2, 0), persistent=False)
         self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
+        self.block_size = 0
 
     @torch.jit.export
     def configure(
@@ -42,8 +44,10 @@ class MixerStage(AdapterStage):
         """Allocate mixing buffers for blocks of up to ``block_size`` samples; the host's
         channel count may still change per call."""
         self.active = in_channels != self.model_in_channels or out_channels != self.model_out_channels
+        self.block_size = block_size
         self.model_in_block = torch.zeros(self.model_in_channels, block_size)
         self.host_out_block = torch.zeros(self.host_max_channels, block_size)
+        self.host_out_view = self.host_out_block[:in_channels]
         self.inner.configure(
             sample_rate, block_size, self.model_in_channels, self.model_out_channels, model_sample_rate, model_block_size
         )
@@ -52,9 +56,10 @@ class MixerStage(AdapterStage):
         """Mix ``x`` ``(host_channels, n)`` to the model's channels, run it, mix back."""
         host_channels = x.size(0)
         n = x.size(1)
+        full_block = n == self.block_size
         model_in = x
         if host_channels != self.model_in_channels:
-            model_in = self.model_in_block[:, :n]
+            model_in = self.model_in_block if full_block else self.model_in_block[:, :n]
             if host_channels > self.model_in_channels:
                 torch.sum(x, [0], True, out=model_in).mul_(self.one_half)
             else:
@@ -62,7 +67,10 @@ class MixerStage(AdapterStage):
         y = self.inner(model_in, params)
         if y.size(0) == host_channels:
             return y
-        host_out = self.host_out_block[:host_channels, :n]
+        if full_block and host_channels == self.host_out_view.size(0):
+            host_out = self.host_out_view
+        else:
+            host_out = self.host_out_block[:host_channels, :n]
         if y.size(0) > host_channels:
             torch.sum(y, [0], True, out=host_out).mul_(self.one_half)
         else:

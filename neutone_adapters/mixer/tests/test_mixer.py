@@ -71,7 +71,9 @@ def test_mixer_allocates_nothing_per_call(input_mono: bool, output_mono: bool, h
     layout=st.sampled_from(LAYOUTS),
     host_channels=st.sampled_from([1, 2]),
 )
-def test_output_does_not_depend_on_block_partition(blocks: list[int], sample_rate: int, layout: tuple, host_channels: int) -> None:
+def test_output_does_not_depend_on_block_partition(
+    blocks: list[int], sample_rate: int, layout: tuple, host_channels: int
+) -> None:
     model = compose(PassThroughWrapper(input_mono=layout[0], output_mono=layout[1])).scripted
     audio = torch.rand(host_channels, 9000, generator=torch.Generator().manual_seed(len(blocks))) * 2 - 1
     whole = stream(model, audio, sample_rate, 9000)

@@ -88,8 +88,11 @@ def compose(
     from neutone_core.planner import parse_adapter_options
     from neutone_core.sources import build_from_family, load_wrapper_from_file
 
+    registry = get_registry()
+    for failure in registry.failures:
+        click.echo(f"warning: plugin {failure.plugin} ({failure.distribution}) skipped: {failure.error}", err=True)
     if family:
-        wrapper = build_from_family(get_registry(), family, source, _pairs(family_options, "--option"))
+        wrapper = build_from_family(registry, family, source, _pairs(family_options, "--option"))
     else:
         if family_options:
             raise click.UsageError("--option needs --family")

@@ -69,10 +69,12 @@ def impulse_delay(model: nn.Module, sample_rate: int, block_size: int, n_channel
     """Measured delay (samples) of a root module: where an impulse at ``offset`` comes out.
 
     The impulse lands ``offset`` samples into the stream so delays shorter than one block
-    are measured too; the answer is the index of the largest output sample minus ``offset``.
+    are measured too; the signal is a whole number of blocks, as a host keeping its buffer
+    size sends; the answer is the index of the largest output sample minus ``offset``.
     """
     reported = model.prepare(sample_rate, block_size, n_channels, 0, 0)
-    length = offset + reported + 8 * block_size + 4096
+    n_blocks = -(-(offset + reported + 4096) // block_size) + 8
+    length = n_blocks * block_size
     audio = torch.zeros(n_channels, length)
     audio[:, offset] = 1.0
     out = stream(model, audio, sample_rate, block_size, reset=False)

@@ -149,7 +149,7 @@ class ModelStage(nn.Module):
             )
         self.sample_rate = sample_rate
         self.block_size = block_size
-        self.wrapper.prepare_param_aggregation(block_size + self.look_behind_samples)
+        self.wrapper.prepare_param_aggregation(block_size + self.look_behind_samples, self.look_behind_samples)
         self.wrapper.set_model_sample_rate_and_buffer_size(sample_rate, block_size)
 
     @torch.jit.export

@@ -35,6 +35,7 @@ class WaveformToWaveformBase(nn.Module):
         self.register_buffer("aggregated_params", torch.zeros(MAX_N_PARAMS, 1), persistent=False)
         self.register_buffer("param_mean_table", torch.zeros(0, 1), persistent=False)
         self.register_buffer("param_mean_weights", torch.zeros(0, 1), persistent=False)
+        self.param_look_behind = 0
 
     def neutone_parameters(self) -> list[NeutoneParameter]:
         """The declared knobs, validated (either spelling of the getter)."""
@@ -129,7 +130,8 @@ class WaveformToWaveformBase(nn.Module):
 
     # --- streaming (compiled by TorchScript) ----------------------------------------------
     def aggregate_params(self, params: Tensor) -> Tensor:
-        """Reduce the sample-accurate knobs ``(4, n)`` for one model call; default: mean, ``(4, 1)``.
+        """Reduce the sample-accurate knobs ``(4, L + n)`` for one model call; default: the
+        mean over the ``n`` new samples (look-behind excluded), ``(4, 1)``.
 
         Override to keep more detail (e.g. return ``params`` itself); row ``i`` becomes
         ``params[name_i]`` in :meth:`do_forward_pass`.
@@ -137,13 +139,16 @@ class WaveformToWaveformBase(nn.Module):
         n = params.size(1)
         if n != self.param_mean_weights.size(0):
             if n > self.param_mean_table.size(0):
-                self.prepare_param_aggregation(n)
+                self.prepare_param_aggregation(n, self.param_look_behind)
             self.param_mean_weights = self.param_mean_table[:n]
-            self.param_mean_weights.fill_(1.0 / n)
+            self.param_mean_weights.zero_()
+            self.param_mean_weights[self.param_look_behind :].fill_(1.0 / (n - self.param_look_behind))
         return torch.mm(params, self.param_mean_weights, out=self.aggregated_params)
 
-    def prepare_param_aggregation(self, max_samples: int) -> None:
-        """Allocate the default mean's weights for blocks of up to ``max_samples`` (called at configure)."""
+    def prepare_param_aggregation(self, max_samples: int, look_behind_samples: int) -> None:
+        """Allocate the default mean's weights for calls of up to ``max_samples`` samples, of
+        which the first ``look_behind_samples`` are history (called when the stream is set)."""
+        self.param_look_behind = look_behind_samples
         self.param_mean_table = torch.zeros(max_samples, 1)
         self.param_mean_weights = self.param_mean_table[:0]
 

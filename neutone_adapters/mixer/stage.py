@@ -10,7 +10,10 @@ from neutone_core.stage import AdapterStage
 class MixerStage(AdapterStage):
     """Maps host channels (1 or 2, decided per call) to the model's and back.
 
-    Averaging is ``(left + right) / 2``; duplication copies the one channel to both.
+    Averaging is ``(left + right) / 2``: on the way in one ``[0.5, 0.5]`` matrix product over
+    the host's buffer, on the way out a sum and a scale, which accept any layout the model
+    returns (an expanded view included) without copying it. Duplication copies the one
+    channel to both.
     Shape: ``(host_channels, n) -> (host_channels, n)``; the model sees
     ``(model_in_channels, n)`` and returns ``(model_out_channels, n)``.
 
@@ -28,6 +31,7 @@ class MixerStage(AdapterStage):
         self.register_buffer("model_in_block", torch.zeros(model_in_channels, 0), persistent=False)
         self.register_buffer("host_out_block", torch.zeros(2, 0), persistent=False)
         self.register_buffer("host_out_view", torch.zeros(2, 0), persistent=False)
+        self.register_buffer("average_row", torch.full((1, 2), 0.5), persistent=False)
         self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
         self.block_size = 0
 
@@ -61,7 +65,7 @@ class MixerStage(AdapterStage):
         if host_channels != self.model_in_channels:
             model_in = self.model_in_block if full_block else self.model_in_block[:, :n]
             if host_channels > self.model_in_channels:
-                torch.sum(x, [0], True, out=model_in).mul_(self.one_half)
+                torch.mm(self.average_row, x, out=model_in)
             else:
                 model_in.copy_(x.expand(self.model_in_channels, n))
         y = self.inner(model_in, params)

@@ -129,3 +129,4 @@ def delayed(signal: Tensor, delay_samples: int) -> Tensor:
     if delay_samples < signal.size(1):
         out[:, delay_samples:] = signal[:, : signal.size(1) - delay_samples]
     return out
+

@@ -1,0 +1,1 @@
+"""Speed, quality and latency benchmarks; results in benchmarks/RESULTS.md."""

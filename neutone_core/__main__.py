@@ -2,4 +2,5 @@
 
 from neutone_core.cli import cli
 
-cli()
+if __name__ == "__main__":
+    cli(prog_name="neutone")

@@ -92,5 +92,6 @@ def wav_from_base64(text: str) -> tuple[Tensor, int]:
     pcm.frombytes(frames)
     if sys.byteorder == "big":
         pcm.byteswap()
-    samples = torch.tensor(pcm, dtype=torch.float32).reshape(-1, n_channels).T.contiguous()
+    samples = torch.frombuffer(bytearray(pcm.tobytes()), dtype=torch.int16).to(torch.float32)
+    samples = samples.reshape(-1, n_channels).T.contiguous()
     return samples / 32767.0, sample_rate

@@ -4,37 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
-
-from neutone_core.errors import ExportCheckError
+from neutone_core.checks import CHECK_MODULES
 from neutone_core.hookspecs import hookimpl
-from neutone_core.host import stream
-
-RELOAD_SETTINGS = ((48000, 512, 2), (44100, 128, 1))
-"""(host rate Hz, block size samples, channels) the reload check streams at."""
-
-
-def reload_identical(context: object) -> str:
-    """The reloaded file gives bit-identical output to the in-memory scripted graph."""
-    composed = context.composed  # type: ignore[attr-defined]
-    loaded = context.loaded  # type: ignore[attr-defined]
-    generator = torch.Generator().manual_seed(0)
-    for sample_rate, block_size, n_channels in RELOAD_SETTINGS:
-        audio = torch.rand(n_channels, 6 * block_size + 37, generator=generator) * 2 - 1
-        params = torch.rand(4, audio.size(1), generator=generator)
-        expected = stream(composed.scripted, audio, sample_rate, block_size, params)
-        actual = stream(loaded, audio, sample_rate, block_size, params)
-        if not torch.equal(expected, actual):
-            diff = (expected - actual).abs().max().item()
-            raise ExportCheckError(
-                f"the reloaded file differs from the in-memory graph at {sample_rate} Hz / {block_size} "
-                f"({n_channels} ch): max abs difference {diff:.3g}; the model must not depend on state "
-                "that TorchScript does not save (Python globals, random draws)"
-            )
-    return f"reloaded file bit-identical at {len(RELOAD_SETTINGS)} host settings"
 
 
 @hookimpl(trylast=True)
 def register_checks(register: Callable[..., None]) -> None:
-    """The core's own checks."""
-    register("reload_identical", reload_identical, "the reloaded model.nm equals the in-memory graph, bit for bit")
+    """The core's own checks, one per module of :mod:`neutone_core.checks`."""
+    for module in CHECK_MODULES:
+        register(module.NAME, module.check, module.DESCRIPTION)

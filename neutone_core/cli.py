@@ -1,12 +1,15 @@
 """The ``neutone`` command line: compose, inspect, plugins, and commands plugins add."""
 
 import json
+import sys
 import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import click
 
-from neutone_core.errors import NeutoneError
+from neutone_core.errors import HostSettingError, NeutoneError
 from neutone_core.plugins import PluginFailure, get_registry, load_plugins, pm, provenance_of
 
 
@@ -111,6 +114,19 @@ def compose(
     click.echo(f"wrote {result.model_path} and {result.metadata_path}")
 
 
+MAX_HOST_SAMPLE_RATE = 768000
+MAX_HOST_BLOCK_SIZE = 65536
+
+
+def _check_host_setting(sample_rates: Iterable[int], block_sizes: Iterable[int]) -> None:
+    for sample_rate in sample_rates:
+        if not 1 <= sample_rate <= MAX_HOST_SAMPLE_RATE:
+            raise HostSettingError(f"--sr {sample_rate}: {sample_rate} Hz is outside 1..{MAX_HOST_SAMPLE_RATE}")
+    for block_size in block_sizes:
+        if not 1 <= block_size <= MAX_HOST_BLOCK_SIZE:
+            raise HostSettingError(f"--bs {block_size}: {block_size} samples is outside 1..{MAX_HOST_BLOCK_SIZE}")
+
+
 @cli.command()
 @click.argument("model_path", type=click.Path())
 @click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
@@ -123,10 +139,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     from neutone_core.export import load_neutone_model
     from neutone_core.host import walk_stages
 
-    if not 1 <= sample_rate <= 768000:
-        raise click.BadParameter(f"{sample_rate} Hz is outside 1..768000", param_hint="--sr")
-    if not 1 <= block_size <= 65536:
-        raise click.BadParameter(f"{block_size} samples is outside 1..65536", param_hint="--bs")
+    _check_host_setting([sample_rate], [block_size])
     module, metadata = load_neutone_model(model_path)
     n_channels = 1 if mono else 2
     total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
@@ -214,3 +227,143 @@ def plugins(as_json: bool) -> None:
         click.echo("failed:")
         for failure in failures:
             click.echo(f"  {failure['plugin']} ({failure['distribution']}) at {failure['stage']}: {failure['error']}")
+
+
+LONG_FILE_SECONDS = 20.0
+"""Files longer than this get a progress bar (on stderr)."""
+
+
+def _progress_bar(label: str) -> Callable[[int, int], Callable[[int], None] | None]:
+    def start(n_samples: int, sample_rate: int) -> Callable[[int], None] | None:
+        if n_samples < LONG_FILE_SECONDS * sample_rate:
+            return None
+        bar = click.progressbar(length=n_samples, label=label, file=sys.stderr)
+        bar.__enter__()
+
+        def advance(done: int) -> None:
+            bar.update(done)
+            if bar.pos >= n_samples:
+                bar.__exit__(None, None, None)
+
+        return advance
+
+    return start
+
+
+@cli.command()
+@click.argument("model_path", type=click.Path())
+@click.argument("input_path", type=click.Path())
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Output file (a folder when INPUT is one).")
+@click.option("--sr", "sample_rate", type=int, help="Host rate (Hz) the file is resampled to. Default: the file's rate.")
+@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--mono", is_flag=True, help="Mono host (default stereo).")
+@click.option("--param", "knob_specs", multiple=True, metavar="NAME=VALUE|NAME=START:END", help="Set a knob (0..1) or sweep it.")
+@click.option("--compensate-delay", is_flag=True, help="Remove the delay the model reports, as a DAW does.")
+@click.option("--plot", "plot_path", type=click.Path(), help="Write a PNG of input and output (a folder when INPUT is one).")
+def render(
+    model_path: str,
+    input_path: str,
+    output_path: str,
+    sample_rate: int | None,
+    block_size: int,
+    mono: bool,
+    knob_specs: tuple[str, ...],
+    compensate_delay: bool,
+    plot_path: str | None,
+) -> None:
+    """Stream INPUT (WAV/FLAC/MP3, or a folder of them) through MODEL_PATH exactly as a host does."""
+    from neutone_core.audio_io import require_tool
+    from neutone_core.export import load_neutone_model
+    from neutone_core.render import parse_knob_setting, render_file, render_jobs
+
+    _check_host_setting([sample_rate] if sample_rate is not None else [], [block_size])
+    require_tool("soundfile", "neutone render")
+    if plot_path is not None:
+        require_tool("matplotlib", "--plot")
+    module, metadata = load_neutone_model(model_path)
+    knobs = [parse_knob_setting(spec, metadata) for spec in knob_specs]
+    jobs = render_jobs(Path(input_path), Path(output_path), None if plot_path is None else Path(plot_path))
+    for job in jobs:
+        progress = _progress_bar(job.source.name)
+        click.echo(render_file(module, metadata, job, sample_rate, block_size, mono, knobs, compensate_delay, progress))
+
+
+@cli.command()
+@click.argument("model_path", type=click.Path())
+@click.option("--sr", "sample_rates", type=int, multiple=True, help="Host rate (Hz), repeatable [default: 44100, 48000, native].")
+@click.option("--bs", "block_sizes", type=int, multiple=True, help="Buffer size, repeatable [default: 128, 512, 2048, native].")
+@click.option("--mono", is_flag=True, help="Mono host (default stereo).")
+@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads.")
+@click.option("--blocks", type=click.IntRange(10, 1_000_000), default=500, show_default=True, help="Timed blocks per setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON report (schema in neutone_core.bench).")
+def bench(
+    model_path: str,
+    sample_rates: tuple[int, ...],
+    block_sizes: tuple[int, ...],
+    mono: bool,
+    threads: int,
+    blocks: int,
+    as_json: bool,
+) -> None:
+    """Time MODEL_PATH as a realtime host runs it, per host setting, and list its latency."""
+    from neutone_core.bench import bench_model
+    from neutone_core.export import load_neutone_model
+
+    _check_host_setting(sample_rates, block_sizes)
+    module, metadata = load_neutone_model(model_path)
+    rates = list(sample_rates) or sorted({44100, 48000, *metadata["native_sample_rates"]})
+    sizes = list(block_sizes) or sorted({128, 512, 2048, *metadata["native_buffer_sizes"]})
+    results = bench_model(module, rates, sizes, 1 if mono else 2, threads, blocks)
+    report = {"model": model_path, "model_name": metadata["model_name"], **results}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{metadata['model_name']}: {'mono' if mono else 'stereo'} host, {threads} thread(s), {blocks} blocks per setting")
+    click.echo(f"{'rate Hz':>8} {'block':>6} {'median us':>10} {'p99 us':>9} {'max us':>9} {'deadline us':>12} "
+               f"{'1/RTF':>8} {'missed':>7} {'allocs':>7}")
+    for s in report["settings"]:
+        t = s["time_per_block_us"]
+        click.echo(f"{s['sample_rate']:>8} {s['block_size']:>6} {t['median']:>10.1f} {t['p99']:>9.1f} {t['max']:>9.1f} "
+                   f"{s['deadline_us']:>12.1f} {s['inverse_rtf']:>8.1f} {s['missed_deadlines']:>7} "
+                   f"{s['allocations_per_block']:>7g}")
+    click.echo("latency, lowest first:")
+    click.echo(f"{'rate Hz':>8} {'block':>6} {'buffering':>10} {'model':>6} {'total':>6} {'ms':>7}")
+    for row in report["latency"]:
+        click.echo(f"{row['sample_rate']:>8} {row['block_size']:>6} {row['buffering_samples']:>10} {row['model_samples']:>6} "
+                   f"{row['total_samples']:>6} {row['total_ms']:>7.2f}")
+
+
+@cli.command()
+@click.argument("model_path", type=click.Path())
+@click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
+@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--mono", is_flag=True, help="Mono host (default stereo).")
+@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads.")
+@click.option("--blocks", type=click.IntRange(1, 100_000), default=100, show_default=True, help="Profiled blocks.")
+@click.option("--top", type=click.IntRange(1, 1000), default=15, show_default=True, help="Operators to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def profile(
+    model_path: str, sample_rate: int, block_size: int, mono: bool, threads: int, blocks: int, top: int, as_json: bool
+) -> None:
+    """Show where MODEL_PATH spends its time per host block: by stage and by operator (torch profiler)."""
+    from neutone_core.bench import torch_threads
+    from neutone_core.export import load_neutone_model
+    from neutone_core.profiling import profile_model
+
+    _check_host_setting([sample_rate], [block_size])
+    module, metadata = load_neutone_model(model_path)
+    with torch_threads(threads):
+        report = profile_model(module, sample_rate, block_size, 1 if mono else 2, blocks)
+    if as_json:
+        click.echo(json.dumps({"model": model_path, **report}, indent=2))
+        return
+    click.echo(f"{metadata['model_name']} at {sample_rate} Hz / {block_size}, {'mono' if mono else 'stereo'} host, "
+               f"{threads} thread(s): {report['profiled_us_per_block']:.1f} us per block under the profiler ({blocks} blocks)")
+    click.echo("by stage (self CPU time per block; 'interpreter' is TorchScript between operators):")
+    for row in report["by_stage"]:
+        click.echo(f"  {row['stage']:<14} {row['self_us_per_block']:>9.1f} us {100 * row['share']:>5.1f}%  "
+                   f"{row['allocations_per_block']:g} allocations")
+    click.echo(f"by operator (top {top}):")
+    for row in report["by_operator"][:top]:
+        click.echo(f"  {row['operator']:<28} {row['stage']:<14} {row['calls_per_block']:>5g} calls "
+                   f"{row['self_us_per_block']:>9.1f} us {100 * row['share']:>5.1f}%")

@@ -16,12 +16,14 @@ from neutone_core.metadata import build_metadata, metadata_json
 from neutone_core.needs import ModelNeeds
 from neutone_core.planner import PlannedStage, build_chain, plan_adapters
 from neutone_core.plugins import Registry, get_registry
-from neutone_core.root import NeutoneRoot
+from neutone_core.root import NeutoneRoot, set_metadata
 from neutone_core.scripting import script_module, torchscript_quietly
 from neutone_core.wrapper import WaveformToWaveformBase
 
 MODEL_FILE = "model.nm"
 METADATA_FILE = "metadata.json"
+SAMPLE_SOUNDS_CHECK = "sample_sounds"
+"""Skipping this check also skips rendering the sample sounds into the metadata."""
 
 
 @dataclass
@@ -38,11 +40,13 @@ class ComposedModel:
 
 @dataclass
 class ExportContext:
-    """What an export check sees: the composed model and the written file, reloaded."""
+    """What an export check sees: the composed model and the written file, reloaded with the
+    metadata read back from it."""
 
     composed: ComposedModel
     path: Path
     loaded: torch.jit.ScriptModule
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +86,16 @@ def compose(
     return ComposedModel(wrapper, metadata, needs, plan, graph, scripted)
 
 
+def add_sample_sounds(composed: ComposedModel) -> None:
+    """Render the sample sounds through the scripted graph and store them in its metadata
+    (the metadata dict and the root's metadata attributes, in memory and scripted)."""
+    from neutone_core.sample_sounds import render_sample_sounds
+
+    composed.metadata["sample_sound_files"] = render_sample_sounds(composed.scripted)
+    set_metadata(composed.graph, composed.metadata)
+    set_metadata(composed.scripted, composed.metadata)
+
+
 def run_checks(context: ExportContext, registry: Registry, skip: set[str]) -> dict[str, str]:
     """Run every registered check not in ``skip``; the first failure raises ExportCheckError."""
     unknown = skip - set(registry.checks)
@@ -113,11 +127,17 @@ def save_neutone_model(
     """Export ``wrapper`` to ``out_dir/model.nm`` (TorchScript, metadata inside) and
     ``out_dir/metadata.json``.
 
-    The file is written next to its destination and moved into place only when every
-    export check passed, so a failing export never replaces a good ``model.nm``.
+    The sample sounds are rendered into the metadata first (unless ``"sample_sounds"`` is
+    in ``skip_checks``). The file is written next to its destination and moved into place
+    only when every export check passed, so a failing export never replaces a good
+    ``model.nm``. ``ExportResult.reports`` holds each check's line (``"skipped"``, or a line
+    starting with ``"warning:"`` for a check that passed with a warning).
     """
     registry = get_registry()
+    skip = set(skip_checks or ())
     composed = compose(wrapper, adapters, adapter_options, registry)
+    if SAMPLE_SOUNDS_CHECK not in skip:
+        add_sample_sounds(composed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     text = metadata_json(composed.metadata)
@@ -127,9 +147,10 @@ def save_neutone_model(
     try:
         with torchscript_quietly():
             torch.jit.save(composed.scripted, str(temp), _extra_files={METADATA_FILE: text})
-        loaded, _ = load_neutone_model(temp)
-        reports = run_checks(ExportContext(composed, temp, loaded), registry, set(skip_checks or ()))
+        loaded, stored_metadata = load_neutone_model(temp)
+        reports = run_checks(ExportContext(composed, temp, loaded, stored_metadata), registry, skip)
         model_path = out / MODEL_FILE
+        temp.chmod(0o644)
         temp.replace(model_path)
     finally:
         temp.unlink(missing_ok=True)

@@ -55,10 +55,10 @@ def stream(
         raise ValueError(f"params of shape {tuple(params.shape)}: expected ({MAX_N_PARAMS}, {audio.size(1)})")
     spans = list(block_spans(audio.size(1), block_sizes))
     announced = max_block_size or max(end - start for start, end in spans)
-    if reset:
-        model.prepare(sample_rate, announced, audio.size(0), 0, 0)
     out = torch.empty_like(audio)
-    with torch.inference_mode():
+    with torch.no_grad():
+        if reset:
+            model.prepare(sample_rate, announced, audio.size(0), 0, 0)
         for start, end in spans:
             block_params = None if params is None else params[:, start:end]
             out[:, start:end] = model(audio[:, start:end], block_params)
@@ -72,7 +72,8 @@ def impulse_delay(model: nn.Module, sample_rate: int, block_size: int, n_channel
     are measured too; the signal is a whole number of blocks, as a host keeping its buffer
     size sends; the answer is the index of the largest output sample minus ``offset``.
     """
-    reported = model.prepare(sample_rate, block_size, n_channels, 0, 0)
+    with torch.no_grad():
+        reported = model.prepare(sample_rate, block_size, n_channels, 0, 0)
     n_blocks = -(-(offset + reported + 4096) // block_size) + 8
     length = n_blocks * block_size
     audio = torch.zeros(n_channels, length)

@@ -10,13 +10,18 @@ spent in the TorchScript interpreter between operators is shown as its own row.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.profiler import ProfilerActivity, profile
+
+from neutone_core.host import walk_stages
 
 INTERPRETER = "interpreter"
 """Stage label of time the TorchScript interpreter spends between operators."""
@@ -25,14 +30,20 @@ HOST_CALL = "host call"
 """Stage label of what happens outside every stage's code (the call itself)."""
 
 
-def walk_stages(model: Any) -> Iterator[Any]:
-    """The stages of a root module, outermost first, ending with the model stage."""
-    stage = model.chain
-    while True:
-        yield stage
-        if not hasattr(stage, "inner"):
-            return
-        stage = stage.inner
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to the null device: some torch builds' profiler (kineto) writes
+    a line to it at every start and stop, which would litter the tools' output."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _code_file(module: Any) -> str:
@@ -68,7 +79,11 @@ def allocation_times_us(prof: profile) -> list[float]:
     """
     results = prof.profiler.kineto_results
     start_ns = results.trace_start_ns()
-    return [(event.start_ns() - start_ns) / 1000.0 for event in results.events() if event.name() == "[memory]" and event.nbytes() > 0]
+    return [
+        (event.start_ns() - start_ns) / 1000.0
+        for event in results.events()
+        if event.name() == "[memory]" and event.nbytes() > 0
+    ]
 
 
 @dataclass
@@ -91,7 +106,7 @@ class ProfiledBlocks:
 def profile_calls(call: Callable[[], object], model: Any, blocks: int) -> ProfiledBlocks:
     """Profile ``blocks`` calls of ``call`` (one host block each) on the root module ``model``."""
     files = stage_files(model)
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True, with_stack=True) as prof:
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True, with_stack=True) as prof:
         for _ in range(blocks):
             call()
     operators: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
@@ -121,7 +136,9 @@ def profile_calls(call: Callable[[], object], model: Any, blocks: int) -> Profil
     )
 
 
-def profile_model(model: Any, sample_rate: int, block_size: int, n_channels: int, blocks: int = 100, warmup: int = 20) -> dict[str, Any]:
+def profile_model(
+    model: Any, sample_rate: int, block_size: int, n_channels: int, blocks: int = 100, warmup: int = 20
+) -> dict[str, Any]:
     """Profile a root module at one host setting: time and allocations per block, by stage
     and by operator (self CPU time in µs per block, largest first).
 

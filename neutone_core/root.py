@@ -15,8 +15,11 @@ HOST_MAX_CHANNELS = 2
 
 
 def encode_metadata(metadata: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
-    """The root's metadata attributes: the JSON text and field -> JSON-encoded value."""
-    return metadata_json(metadata), {k: json.dumps(v) for k, v in metadata.items()}
+    """The root's metadata attributes: the JSON text and field -> JSON-encoded value.
+
+    The sample sounds (kilobytes of audio) are kept once, in the JSON text only."""
+    fields = {k: json.dumps(v) for k, v in metadata.items() if k != "sample_sound_files"}
+    return metadata_json(metadata), fields
 
 
 def set_metadata(root: nn.Module, metadata: Dict[str, Any]) -> None:
@@ -29,8 +32,9 @@ class NeutoneRoot(nn.Module):
 
     The root sanitises host input into preallocated buffers (non-finite samples become 0;
     a NaN knob becomes 0.5, infinities 0 or 1; knobs are otherwise passed as the host sends
-    them, 0..1), fills default knobs when the host sends none and calls the chain. ``forward``: x ``(1 or 2, n)``, params ``(4, n)`` or None -> ``(same channels, n)``.
-    The returned tensor is a view of an internal buffer, valid until the next call.
+    them, 0..1), fills default knobs when the host sends none and calls the chain.
+    ``forward``: x ``(1 or 2, n)``, params ``(4, n)`` or None -> ``(same channels, n)``. The
+    returned tensor is a view of an internal buffer, valid until the next call.
 
     Args:
         chain: the outermost stage (see ``neutone_core.stage``).
@@ -290,7 +294,7 @@ class NeutoneRoot(nn.Module):
 
     @torch.jit.export
     def to_metadata(self) -> Dict[str, str]:
-        """The metadata, field -> JSON-encoded value."""
+        """The metadata, field -> JSON-encoded value (sample sounds: see ``get_metadata_json``)."""
         return self.metadata_fields
 
     @torch.jit.export

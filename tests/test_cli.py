@@ -54,7 +54,9 @@ def test_plugins_lists_distributions_and_what_they_provide() -> None:
     by_plugin = {p["plugin"]: p for p in report["plugins"]}
     assert by_plugin["torchscript"]["model_families"] == ["torchscript"]
     assert by_plugin["torchscript"]["checks"] == ["finite_output"]
-    assert by_plugin["neutone"]["checks"] == ["reload_identical"]
+    assert by_plugin["neutone"]["checks"] == [
+        "metadata_valid", "reload_identical", "delay_reported", "block_partition", "no_allocations", "realtime", "sample_sounds"
+    ]
 
 
 @pytest.mark.parametrize(

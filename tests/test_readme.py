@@ -2,10 +2,10 @@
 
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable
-
-import pytest
 
 from neutone_core import hookspecs, load_neutone_model
 from neutone_core.hookspecs import hookimpl
@@ -14,11 +14,13 @@ from neutone_core.plugins import get_registry
 README = (Path(__file__).parents[1] / "README.md").read_text()
 
 
-def test_readme_wrapper_example_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_wrapper_example_exports(tmp_path: Path) -> None:
     [code] = [block for block in re.findall(r"```python\n(.*?)```", README, re.S) if "class GainWrapper" in block]
     assert len(code.strip().splitlines()) <= 40
-    monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    script = tmp_path / "gain.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     module, metadata = load_neutone_model(tmp_path / "out" / "gain" / "model.nm")
     assert metadata["native_sample_rates"] == [44100] and metadata["native_buffer_sizes"] == [1024]
     assert module.get_stage_names()[-1] == "model"

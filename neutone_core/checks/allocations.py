@@ -1,0 +1,55 @@
+"""No tensor allocation per block in steady state, outside the model's own code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from neutone_core.errors import ExportCheckError
+from neutone_core.profiling import profile_calls
+
+if TYPE_CHECKING:
+    from neutone_core.export import ExportContext
+
+NAME = "no_allocations"
+DESCRIPTION = "the root and adapters allocate no tensor per block in steady state"
+
+HOST_SETTINGS = ((48000, 512, 2), (44100, 256, 1), (96000, 1000, 2))
+"""(rate Hz, buffer size samples, channels) measured."""
+
+WARMUP_BLOCKS = 32
+MEASURED_BLOCKS = 8
+
+
+def check(context: ExportContext) -> str:
+    """Profile a few blocks per setting after warm-up and attribute each allocation to a stage.
+
+    The model's own ``do_forward_pass`` may allocate (most PyTorch code does); that is
+    reported, not failed.
+    """
+    model = context.loaded
+    model_allocations = 0.0
+    generator = torch.Generator().manual_seed(2)
+    for sample_rate, block_size, n_channels in HOST_SETTINGS:
+        model.prepare(sample_rate, block_size, n_channels, 0, 0)
+        audio = torch.rand(n_channels, block_size, generator=generator) - 0.5
+        params = torch.rand(4, block_size, generator=generator)
+
+        def host_call(audio: torch.Tensor = audio, params: torch.Tensor = params) -> None:
+            model(audio, params)
+
+        with torch.inference_mode():
+            for _ in range(WARMUP_BLOCKS):
+                host_call()
+            profiled = profile_calls(host_call, model, MEASURED_BLOCKS)
+        outside = {stage: count for stage, count in profiled.allocations.items() if stage != "model"}
+        if outside:
+            per_block = ", ".join(f"{stage} {count / MEASURED_BLOCKS:g}" for stage, count in sorted(outside.items()))
+            raise ExportCheckError(
+                f"tensors allocated per block at {sample_rate} Hz / {block_size} / {n_channels} ch outside the model "
+                f"({per_block}); every buffer must be allocated in configure()"
+            )
+        model_allocations = max(model_allocations, profiled.allocations.get("model", 0) / MEASURED_BLOCKS)
+    own = f"; the model's own code allocates {model_allocations:g} per block" if model_allocations else ""
+    return f"no allocation per block in the root and adapters at {len(HOST_SETTINGS)} host settings{own}"

@@ -1,0 +1,33 @@
+"""The model runs faster than realtime at 48 kHz / 512 (a warning, not a failure, if not)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from neutone_core.bench import bench_setting, torch_threads
+
+if TYPE_CHECKING:
+    from neutone_core.export import ExportContext
+
+NAME = "realtime"
+DESCRIPTION = "faster than realtime at 48000 Hz / 512 samples, one thread (warns otherwise)"
+
+SAMPLE_RATE = 48000
+BLOCK_SIZE = 512
+BLOCKS = 100
+
+
+def check(context: ExportContext) -> str:
+    """Time 100 stereo blocks single-threaded, as :mod:`neutone_core.bench` does."""
+    with torch_threads(1):
+        result = bench_setting(context.loaded, SAMPLE_RATE, BLOCK_SIZE, 2, BLOCKS, warmup=10)
+    times = result["time_per_block_us"]
+    summary = (
+        f"1/RTF {result['inverse_rtf']:.1f} at {SAMPLE_RATE} Hz / {BLOCK_SIZE} "
+        f"(median {times['median']:.0f} µs, max {times['max']:.0f} µs per block of {result['deadline_us']:.0f} µs)"
+    )
+    if result["inverse_rtf"] < 1.0:
+        return f"warning: slower than realtime: {summary}; a host will drop out"
+    if result["missed_deadlines"]:
+        return f"warning: {result['missed_deadlines']} of {BLOCKS} blocks missed the deadline: {summary}"
+    return summary

@@ -1,0 +1,109 @@
+"""``neutone bench`` and ``neutone profile`` through CliRunner and a real subprocess."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from neutone_core import save_neutone_model
+from neutone_core.bench import SCHEMA
+from neutone_core.cli import cli
+from neutone_core.sources import load_wrapper_from_file
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+HELPERS = Path(__file__).parent / "host_tools_models.py"
+QUICK_CHECKS = {"sample_sounds", "no_allocations", "realtime", "delay_reported", "block_partition"}
+
+
+@pytest.fixture(scope="module")
+def clipper_nm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wrapper = load_wrapper_from_file(f"{EXAMPLES}/clipper.py:ClipperModelWrapper")
+    return save_neutone_model(wrapper, tmp_path_factory.mktemp("clipper"), skip_checks=QUICK_CHECKS).model_path
+
+
+@pytest.fixture(scope="module")
+def delay_nm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wrapper = load_wrapper_from_file(f"{HELPERS}:DelayWrapper")
+    return save_neutone_model(wrapper, tmp_path_factory.mktemp("delay"), skip_checks=QUICK_CHECKS).model_path
+
+
+def test_bench_json_schema(clipper_nm: Path) -> None:
+    args = ["bench", str(clipper_nm), "--sr", "48000", "--sr", "44100", "--bs", "512", "--bs", "64", "--blocks", "20", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert list(report) == ["model", "model_name", "schema", "threads", "settings", "latency"]
+    assert report["schema"] == SCHEMA and report["threads"] == 1 and report["model_name"] == "clipper"
+    settings = [(s["sample_rate"], s["block_size"]) for s in report["settings"]]
+    assert settings == [(48000, 512), (48000, 64), (44100, 512), (44100, 64)]
+    setting = report["settings"][0]
+    assert list(setting) == [
+        "sample_rate", "block_size", "channels", "blocks", "deadline_us", "time_per_block_us", "inverse_rtf",
+        "missed_deadlines", "allocations_per_block", "allocations_by_stage", "latency",
+    ]
+    times = setting["time_per_block_us"]
+    assert 0 < times["median"] <= times["p99"] <= times["max"]
+    assert setting["deadline_us"] == pytest.approx(1e6 * 512 / 48000, abs=1e-3)
+    assert setting["inverse_rtf"] > 1 and setting["blocks"] == 20 and setting["channels"] == 2
+    # the clipper's own torch.clamp code allocates; the root and mixer do not
+    assert set(setting["allocations_by_stage"]) == {"model"}
+    assert setting["latency"] == {"buffering_samples": 0, "model_samples": 0, "total_samples": 0, "total_ms": 0.0}
+    assert len(report["latency"]) == 4
+
+
+def test_bench_table_sorts_latency_lowest_first(delay_nm: Path) -> None:
+    args = ["bench", str(delay_nm), "--sr", "96000", "--sr", "44100", "--bs", "256", "--blocks", "10", "--mono", "--threads", "2"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "delay: mono host, 2 thread(s), 10 blocks per setting"
+    latency_rows = result.output.split("latency, lowest first:\n")[1].splitlines()[1:]
+    assert [row.split()[0] for row in latency_rows] == ["96000", "44100"]
+    assert latency_rows[0].split()[2:] == ["0", "64", "64", "0.67"]
+    report = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert [row["total_ms"] for row in report["latency"]] == [0.667, 1.451]
+
+
+def test_profile_groups_by_stage_and_operator(clipper_nm: Path) -> None:
+    result = CliRunner().invoke(cli, ["profile", str(clipper_nm), "--mono", "--blocks", "10", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("clipper at 48000 Hz / 512, mono host, 1 thread(s):")
+    stages = [line.split()[0] for line in lines[2 : lines.index("by operator (top 5):")]]
+    assert stages == ["root", "mixer", "model", "interpreter"]
+    assert len(lines) == lines.index("by operator (top 5):") + 6
+    report = json.loads(CliRunner().invoke(cli, ["profile", str(clipper_nm), "--blocks", "10", "--json"]).output)
+    assert sum(row["share"] for row in report["by_stage"]) == pytest.approx(1.0)
+    assert {"operator": "aten::clamp", "stage": "model"}.items() <= next(
+        row for row in report["by_operator"] if row["operator"] == "aten::clamp"
+    ).items()
+    assert {row["stage"]: row["allocations_per_block"] for row in report["by_stage"]}["model"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "{nm}", "--sr", "0"], "Error: --sr 0: 0 Hz is outside 1..768000"),
+        (["bench", "{nm}", "--bs", "0"], "Error: --bs 0: 0 samples is outside 1..65536"),
+        (["profile", "{nm}", "--bs", "70000"], "Error: --bs 70000: 70000 samples is outside 1..65536"),
+        (["bench", "{bad}"], "Error: {bad}: not a TorchScript archive"),
+        (["profile", "{missing}"], "Error: {missing}: no such file"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path: Path, clipper_nm: Path, args: list[str], message: str) -> None:
+    (tmp_path / "bad.nm").write_text("hello")
+    paths = {"nm": clipper_nm, "bad": tmp_path / "bad.nm", "missing": tmp_path / "missing.nm"}
+    result = CliRunner().invoke(cli, [a.format(**paths) for a in args])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message.format(**paths)), result.output
+
+
+def test_bench_json_from_a_real_subprocess(clipper_nm: Path) -> None:
+    command = [sys.executable, "-m", "neutone_core", "bench", str(clipper_nm), "--sr", "48000", "--bs", "512", "--blocks", "10"]
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["settings"][0]["allocations_by_stage"] == {"model": 4.0}
+    assert done.stderr == ""

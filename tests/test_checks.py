@@ -67,7 +67,8 @@ def test_sample_sounds_are_in_out_pairs_rendered_through_the_model(clipper_expor
         expected = render(model, audio_in, SAMPLE_RATE, 512, compensate_delay=True)
         assert (expected - audio_out).abs().max() <= 1 / 32767
     assert [signal.size(0) for signal in sample_signals()] == [1, 1, 2]
-    assert all(signal.size(1) == int(DURATION_SECONDS * SAMPLE_RATE) and signal.abs().max() <= 0.8 + 1 / 32767 for signal in sample_signals())
+    length = int(DURATION_SECONDS * SAMPLE_RATE)
+    assert all(signal.size(1) == length and signal.abs().max() <= 0.8 + 1 / 32767 for signal in sample_signals())
 
 
 def test_skipping_sample_sounds_exports_without_them(tmp_path: Path) -> None:

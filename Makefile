@@ -26,8 +26,15 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m pytest
 
-bench: $(STAMP)
-	$(PY) -m benchmarks.run
+SDK_WHEEL_DIR := build/neutone_sdk
+
+$(SDK_WHEEL_DIR)/neutone_sdk:
+	$(PY) -m pip download --quiet --no-deps --dest $(SDK_WHEEL_DIR) neutone_sdk==1.5.2
+	cd $(SDK_WHEEL_DIR) && $(PY) -m zipfile -e neutone_sdk-*.whl .
+
+bench: $(STAMP) $(SDK_WHEEL_DIR)/neutone_sdk
+	$(PY) -m benchmarks.bench_overhead
+	$(PY) -m benchmarks.bench_resample --sdk-path $(SDK_WHEEL_DIR) --write-results
 
 clean:
 	rm -rf $(VENV) build out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from torch import nn
@@ -36,6 +37,18 @@ def _why(need: str, needs: ModelNeeds) -> str:
     if need == "sample_rate":
         return f"native sample rates {list(needs.native_sample_rates)} Hz"
     return f"native buffer sizes {list(needs.native_buffer_sizes)} samples, look-behind {needs.look_behind_samples}"
+
+
+def choice_option(adapter: str, options: dict[str, str], option: str, accepted: Sequence[str], default: str) -> str:
+    """The value of an adapter's choice option (``default`` when not given), checked to be one
+    of ``accepted``; a :class:`PlanError` names the option, the value and the accepted values."""
+    value = options.get(option, default)
+    if value not in accepted:
+        raise PlanError(
+            f"adapter option {adapter}.{option}={value!r} is not accepted; accepted values: {', '.join(accepted)} "
+            f"(e.g. --adapter-option {adapter}.{option}={accepted[-1]})"
+        )
+    return value
 
 
 def parse_adapter_options(items: list[str]) -> dict[str, dict[str, str]]:

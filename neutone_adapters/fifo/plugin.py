@@ -7,9 +7,9 @@ from typing import Callable
 from torch import nn
 
 from neutone_adapters.fifo.stage import FifoStage
-from neutone_core.errors import PlanError
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
+from neutone_core.planner import choice_option
 
 POLICIES: dict[str, str] = {
     "fixed": "least delay for a host keeping its buffer size; a host departing from it gets counted silence (default)",
@@ -22,12 +22,7 @@ def build_fifo(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> 
     """Factory: a FIFO feeding the model its native block sizes, with its look-behind.
 
     Options: ``policy`` (``fixed`` or ``any``, see :data:`POLICIES`)."""
-    policy = options.get("policy", "fixed")
-    if policy not in POLICIES:
-        raise PlanError(
-            f"adapter option fifo.policy={policy!r} is not accepted; accepted values: {', '.join(POLICIES)} "
-            "(e.g. --adapter-option fifo.policy=any)"
-        )
+    policy = choice_option("fifo", options, "policy", list(POLICIES), "fixed")
     return FifoStage(inner, list(needs.native_buffer_sizes), needs.look_behind_samples, policy == "any")
 
 

@@ -23,6 +23,7 @@ and the host read contiguous views and steady state allocates nothing.
 """
 
 
+import math
 from typing import List
 
 import torch
@@ -30,15 +31,6 @@ from torch import Tensor, nn
 
 from neutone_core.parameters import MAX_N_PARAMS
 from neutone_core.stage import AdapterStage
-
-
-def greatest_common_divisor(a: int, b: int) -> int:
-    """Euclid's gcd of two non-negative integers (``gcd(a, 0) = a``)."""
-    while b != 0:
-        remainder = a % b
-        a = b
-        b = remainder
-    return a
 
 
 def fifo_delay_samples(numerator: int, denominator: int, offset: int, model_block_size: int) -> int:
@@ -54,7 +46,7 @@ def fifo_delay_samples(numerator: int, denominator: int, offset: int, model_bloc
         model_block_size: native block size ``M`` in samples (>= 1).
     """
     period = denominator * model_block_size
-    step = greatest_common_divisor(numerator, period)
+    step = math.gcd(numerator, period)
     return (period - step + offset % step) // denominator
 
 

@@ -25,19 +25,11 @@ Everything here is TorchScript and runs at configure time, never per block.
 """
 
 
+import math
 from typing import List, Tuple
 
 import torch
 from torch import Tensor
-
-
-def greatest_common_divisor(a: int, b: int) -> int:
-    """Euclid's gcd of two non-negative integers (``gcd(a, 0) = a``)."""
-    while b != 0:
-        remainder = a % b
-        a = b
-        b = remainder
-    return a
 
 
 def kaiser_beta(attenuation_db: float) -> float:
@@ -56,7 +48,7 @@ def half_length_ticks(in_rate: int, out_rate: int, quality: List[float]) -> int:
     Kaiser's estimate: the window spans ``(A - 7.95) / (14.36 * (f_stop - f_pass))`` seconds,
     edges ``f = fraction * min(in_rate, out_rate) / 2`` Hz.
     """
-    divisor = greatest_common_divisor(in_rate, out_rate)
+    divisor = math.gcd(in_rate, out_rate)
     tick_rate = float(in_rate // divisor * out_rate)
     nyquist = 0.5 * float(min(in_rate, out_rate))
     transition_hz = (quality[1] - quality[0]) * nyquist
@@ -93,7 +85,7 @@ def polyphase_tables(
         index of each chunk's first window sample, relative to chunk 0's) and the layout
         ``[P, Q, C, taps, G, period_chunks, span, first_window_start]``.
     """
-    divisor = greatest_common_divisor(in_rate, out_rate)
+    divisor = math.gcd(in_rate, out_rate)
     input_ticks = out_rate // divisor
     output_ticks = in_rate // divisor
     tick_rate = float(input_ticks * in_rate)

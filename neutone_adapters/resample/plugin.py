@@ -8,9 +8,9 @@ from torch import nn
 
 from neutone_adapters.resample.polyphase import QUALITY_PRESETS
 from neutone_adapters.resample.stage import ResampleStage
-from neutone_core.errors import PlanError
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
+from neutone_core.planner import choice_option
 
 DEFAULT_QUALITY = "high"
 """Preset used when ``resample.quality`` is not given."""
@@ -26,12 +26,7 @@ def build_resampler(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]
     """Factory: a resampler between any host rate and the model's native rates.
 
     Options: ``quality`` (``high`` or ``low-latency``, see :data:`QUALITY_HELP`)."""
-    quality = options.get("quality", DEFAULT_QUALITY)
-    if quality not in QUALITY_PRESETS:
-        raise PlanError(
-            f"adapter option resample.quality={quality!r} is not accepted; accepted values: {', '.join(QUALITY_PRESETS)} "
-            "(e.g. --adapter-option resample.quality=low-latency)"
-        )
+    quality = choice_option("resample", options, "quality", list(QUALITY_PRESETS), DEFAULT_QUALITY)
     return ResampleStage(inner, list(needs.native_sample_rates), QUALITY_PRESETS[quality], quality)
 
 

@@ -22,12 +22,13 @@ keeps them in 0..1, with no ringing).
 """
 
 
+import math
 from typing import List
 
 import torch
 from torch import Tensor, nn
 
-from neutone_adapters.resample.design import greatest_common_divisor, half_length_ticks
+from neutone_adapters.resample.design import half_length_ticks
 from neutone_adapters.resample.polyphase import PolyphaseResampler
 from neutone_core.parameters import MAX_N_PARAMS
 from neutone_core.stage import AdapterStage
@@ -125,7 +126,7 @@ class ResampleStage(AdapterStage):
         if not self.active:
             self.inner.configure(sample_rate, block_size, in_channels, out_channels, rate, model_block_size)
             return
-        divisor = greatest_common_divisor(sample_rate, rate)
+        divisor = math.gcd(sample_rate, rate)
         self.host_ticks = rate // divisor
         self.model_ticks = sample_rate // divisor
         self.model_block = (block_size * self.host_ticks + self.model_ticks - 1) // self.model_ticks

@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
-DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample
+DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample \
+	-e plugins/neutone-torchscript
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint bench clean
 
-$(STAMP): pyproject.toml neutone_adapters/*/pyproject.toml
+$(STAMP): pyproject.toml neutone_adapters/*/pyproject.toml plugins/*/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)

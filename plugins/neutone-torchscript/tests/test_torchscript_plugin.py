@@ -1,0 +1,79 @@
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from neutone_core import ExportCheckError, FamilyError, load_neutone_model, save_neutone_model
+from neutone_core.cli import cli
+from neutone_core.host import stream
+from neutone_core.plugins import get_registry
+from neutone_core.testing import PassThroughWrapper
+
+
+class Half(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.5
+
+
+class Explodes(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / 0.0
+
+
+def saved(module: torch.nn.Module, path: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(module), str(path))
+    return str(path)
+
+
+def test_family_wraps_a_torchscript_file_with_its_options(tmp_path: Path) -> None:
+    source = saved(Half(), tmp_path / "half.pt")
+    family = get_registry().families["torchscript"]
+    wrapper = family.build(source, {"mono": "true", "name": "half", "sample_rate": "48000"})
+    result = save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
+    module, metadata = load_neutone_model(result.model_path)
+    assert (metadata["model_name"], metadata["model_type"], metadata["native_sample_rates"]) == ("half", "mono-mono", [48000])
+    audio = torch.rand(2, 2048) * 2 - 1
+    torch.testing.assert_close(stream(module, audio, 48000, 256), audio.mean(0, keepdim=True).expand(2, 2048) * 0.5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"mono": "maybe"}, "mono='maybe' must be true or false"), ({"buffer_size": "0"}, "buffer_size=0 must be >= 1")],
+)
+def test_family_refuses_bad_options(tmp_path: Path, options: dict[str, str], message: str) -> None:
+    source = saved(Half(), tmp_path / "half.pt")
+    with pytest.raises(FamilyError, match=message):
+        get_registry().families["torchscript"].build(source, options)
+
+
+def test_family_refuses_a_file_that_is_not_torchscript(tmp_path: Path) -> None:
+    (tmp_path / "x.pt").write_text("hello")
+    with pytest.raises(FamilyError, match="is not a TorchScript file"):
+        get_registry().families["torchscript"].build(str(tmp_path / "x.pt"), {})
+
+
+def test_left_channel_adapter_feeds_the_left_channel_and_duplicates(tmp_path: Path) -> None:
+    wrapper = PassThroughWrapper(input_mono=True, output_mono=True)
+    result = save_neutone_model(wrapper, tmp_path, adapters={"channels": "left-channel"}, skip_checks={"sample_sounds"})
+    module, _ = load_neutone_model(result.model_path)
+    audio = torch.stack([torch.linspace(-1, 1, 1000), torch.ones(1000)])
+    out = stream(module, audio, 44100, 100)
+    assert torch.equal(out, audio[:1].expand(2, 1000))
+    assert module.get_stage_names() == ["left-channel", "model"]
+
+
+def test_finite_output_check_stops_a_model_that_returns_infinities(tmp_path: Path) -> None:
+    wrapper = get_registry().families["torchscript"].build(saved(Explodes(), tmp_path / "boom.pt"), {})
+    with pytest.raises(ExportCheckError, match="non-finite samples for silence"):
+        save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
+    assert not (tmp_path / "out" / "model.nm").exists()
+
+
+def test_torchscript_info_command(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["torchscript-info", saved(Half(), tmp_path / "half.pt")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].strip().endswith("Half self, Tensor x) -> Tensor")

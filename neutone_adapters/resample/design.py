@@ -17,10 +17,12 @@ cut off at ``f_c`` midway between the pass edge and the stop edge (fractions of 
 Nyquist frequency), ``T_w = C / F`` seconds. Every output's taps are normalised to sum to 1
 (exact DC gain whatever the phase).
 
-The streaming kernel computes ``G`` consecutive outputs (a *chunk*, ``G`` dividing ``P``) as one
-small matrix product ``(channels, span) @ (span, G)`` over a window of ``span`` inputs; chunk
-``r`` and chunk ``r + P / G`` use the same matrix one ``Q`` inputs further on, so the tables
-hold one period of chunks plus enough repeats to slice any call's chunks contiguously.
+The streaming kernel computes whole *periods*: outputs ``p * P .. p * P + P - 1`` come from the
+``span`` inputs starting ``Q`` samples after period ``p - 1``'s, through one ``(span, P)``
+matrix shared by every period, so a call is one matrix product ``(channels * periods, span) @
+(span, P)``. Rate pairs whose period matrix would be too large fall back to *chunks* of ``G``
+consecutive outputs (``G`` dividing ``P``), one small matrix per chunk of a period
+(:func:`chunk_tables`).
 Everything here is TorchScript and runs at configure time, never per block.
 """
 
@@ -56,6 +58,56 @@ def half_length_ticks(in_rate: int, out_rate: int, quality: List[float]) -> int:
     return int(torch.ceil(torch.tensor(0.5 * length_seconds * tick_rate, dtype=torch.float64)).item())
 
 
+def period_table_size(in_rate: int, out_rate: int, quality: List[float]) -> int:
+    """Floats in the ``(span, P)`` period matrix :func:`polyphase_tables` would build."""
+    divisor = math.gcd(in_rate, out_rate)
+    input_ticks = out_rate // divisor
+    output_ticks = in_rate // divisor
+    taps = (2 * half_length_ticks(in_rate, out_rate, quality)) // input_ticks + 1
+    span = ((input_ticks - 1) * output_ticks + input_ticks - 1) // input_ticks + taps
+    return span * input_ticks
+
+
+def polyphase_tables(in_rate: int, out_rate: int, quality: List[float], phase_ticks: int) -> Tuple[Tensor, List[int]]:
+    """The period matrix for converting ``in_rate`` to ``out_rate`` (Hz).
+
+    Args:
+        in_rate: input rate in Hz.
+        out_rate: output rate in Hz.
+        quality: ``[pass_fraction, stop_fraction, attenuation_db]``.
+        phase_ticks: ``phase`` of the output grid, in ticks (>= 0).
+
+    Returns:
+        ``weights`` ``(span, P)`` float32 (column ``r``: the taps of output ``p * P + r`` over the
+        ``span`` inputs from ``first_window_start + p * Q``, any period ``p``) and the layout
+        ``[P, Q, C, taps, span, first_window_start]``.
+    """
+    divisor = math.gcd(in_rate, out_rate)
+    input_ticks = out_rate // divisor
+    output_ticks = in_rate // divisor
+    tick_rate = float(input_ticks * in_rate)
+    center = half_length_ticks(in_rate, out_rate, quality)
+    taps = (2 * center) // input_ticks + 1
+    span = ((input_ticks - 1) * output_ticks + input_ticks - 1) // input_ticks + taps
+
+    output_tick = torch.arange(input_ticks, dtype=torch.int64) * output_ticks + phase_ticks
+    window_start = int(torch.div(output_tick[0], input_ticks, rounding_mode="floor").item()) - taps + 1
+    input_tick = (window_start + torch.arange(span, dtype=torch.int64)) * input_ticks
+    offset = output_tick.reshape(1, input_ticks) - input_tick.reshape(span, 1) - center
+    inside = offset.abs() <= center
+
+    nyquist = 0.5 * float(min(in_rate, out_rate))
+    cutoff_hz = 0.5 * (quality[0] + quality[1]) * nyquist
+    beta = kaiser_beta(quality[2])
+    t = offset.to(torch.float64) / tick_rate
+    ratio = (offset.to(torch.float64) / float(center)).clamp(-1.0, 1.0)
+    window = torch.special.i0(beta * torch.sqrt(1.0 - ratio * ratio)) / torch.special.i0(torch.tensor(beta, dtype=torch.float64))
+    weights = torch.sinc(2.0 * cutoff_hz * t) * window * inside.to(torch.float64)
+    weights = weights / weights.sum(0, keepdim=True)
+    layout = [input_ticks, output_ticks, center, taps, span, window_start]
+    return weights.to(torch.float32).contiguous(), layout
+
+
 def chunk_size(input_ticks: int, output_ticks: int, taps: int) -> int:
     """Outputs per chunk ``G``: the largest divisor of ``input_ticks`` (``P``) up to the outputs
     one filter length spans (capped at 64), so a chunk's window stays under ``2 * taps`` inputs
@@ -68,10 +120,11 @@ def chunk_size(input_ticks: int, output_ticks: int, taps: int) -> int:
     return best
 
 
-def polyphase_tables(
+def chunk_tables(
     in_rate: int, out_rate: int, quality: List[float], phase_ticks: int, max_outputs: int
 ) -> Tuple[Tensor, Tensor, List[int]]:
-    """Chunk matrices and window starts for converting ``in_rate`` to ``out_rate`` (Hz).
+    """Chunk matrices and window starts for converting ``in_rate`` to ``out_rate`` (Hz), for
+    periods too long for one ``(span, P)`` matrix (rate pairs with a large ``P``).
 
     Args:
         in_rate: input rate in Hz.

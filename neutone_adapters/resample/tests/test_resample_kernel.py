@@ -6,7 +6,8 @@ import scipy.signal
 import soxr
 import torch
 
-from neutone_adapters.resample.polyphase import QUALITY_PRESETS, PolyphaseResampler, resample
+from neutone_adapters.resample.design import period_table_size
+from neutone_adapters.resample.polyphase import PERIOD_TABLE_LIMIT, QUALITY_PRESETS, PolyphaseResampler, resample
 
 from .resample_helpers import snr_db
 
@@ -115,3 +116,45 @@ def test_held_signals_take_the_nearest_input_sample(in_rate: int, out_rate: int)
     p, q, c = resampler.input_ticks, resampler.output_ticks, resampler.center_ticks
     nearest = np.floor((j * q + 3 - c + p // 2) / p)
     assert np.array_equal(held, 5 + np.maximum(nearest, 0))
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), RATE_PAIRS[:2])
+def test_chunked_fallback_matches_the_period_kernel(in_rate: int, out_rate: int) -> None:
+    """Rate pairs with a huge period (e.g. 48000 -> 47999 Hz) use the chunked kernel; forced
+    here on a common pair, it gives the period kernel's outputs and held signals to <= 1e-6."""
+    assert period_table_size(48000, 47999, QUALITY_PRESETS["high"]) > PERIOD_TABLE_LIMIT
+    rng = np.random.default_rng(7)
+    x = torch.tensor(rng.uniform(-1, 1, (3, 6000)), dtype=torch.float32)
+    results = []
+    for limit in (PERIOD_TABLE_LIMIT, 0):
+        resampler = PolyphaseResampler()
+        resampler.period_table_limit = limit
+        resampler.configure(in_rate, out_rate, 2, 1, 512, 512 * out_rate // in_rate + 2, QUALITY_PRESETS["high"], 5)
+        assert resampler.chunked == (limit == 0)
+        audio, held = [], []
+        for start in range(0, 6000, 500):
+            resampler.push(x[:, start : start + 500])
+            first = resampler.outputs_done
+            count = resampler.available() - first
+            held.append(resampler.held(first, count).clone())
+            audio.append(resampler.pull(count).clone())
+        results.append((torch.cat(audio, 1), torch.cat(held, 1)))
+    assert (results[0][0] - results[1][0]).abs().max().item() <= 1e-6
+    assert torch.equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("held_channels", [0, 2])
+def test_configured_resampler_saves_and_loads(held_channels: int) -> None:
+    """A configured scripted resampler (with its cached views) survives torch.jit.save / load
+    and streams exactly like the original."""
+    import io
+
+    resampler = torch.jit.script(PolyphaseResampler())
+    resampler.configure(48000, 44100, 2, held_channels, 512, 471, QUALITY_PRESETS["high"], 3)
+    buffer = io.BytesIO()
+    torch.jit.save(resampler, buffer)
+    buffer.seek(0)
+    loaded = torch.jit.load(buffer)
+    x = torch.randn(2 + held_channels, 3000)
+    sizes = [512] * 5 + [440]
+    assert torch.equal(streaming(resampler, x, sizes), streaming(loaded, x, sizes))

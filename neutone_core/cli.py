@@ -180,7 +180,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
                f"model runs at {report['model_stream']['sample_rate']} Hz, blocks of {report['model_stream']['block_size']}")
     for stage in stages:
         state = "active  " if stage["active"] else "inactive"
-        click.echo(f"  {state} {stage['description']} (delay {stage['delay_samples']})")
+        click.echo(f"  {state} {stage['description']} ({stage['delay_samples']} samples from here to the output)")
     delay = report["delay"]
     click.echo(f"delay: {delay['total_samples']} samples total "
                f"({delay['buffering_samples']} buffering + {delay['model_samples']} model), "

@@ -33,7 +33,7 @@ def test_inspect_shows_metadata_stages_and_delay(exported: Path) -> None:
     assert "clipper 1.0.0 by Andrew Fyfe" in result.output
     assert "knob p1 'min' (default 0.5): min clip threshold" in result.output
     assert "stages: root -> mixer -> model" in result.output
-    assert "active   mixer (delay 0)" in result.output
+    assert "active   mixer (0 samples from here to the output)" in result.output
     assert "delay: 0 samples total (0 buffering + 0 model), 0.00 ms" in result.output
 
 

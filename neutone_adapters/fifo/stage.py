@@ -306,6 +306,6 @@ class FifoStage(AdapterStage):
         else:
             sizes = "native " + str(self.model_block) + " of " + str(self.native_buffer_sizes) + " samples"
         return (
-            "fifo: " + sizes + ", policy " + policy + ", delay " + str(self.fifo_delay)
+            "fifo: " + sizes + ", policy " + policy + ", own delay " + str(self.fifo_delay)
             + " samples, look-behind " + str(self.look_behind) + " samples"
         )

@@ -195,11 +195,10 @@ class ResampleStage(AdapterStage):
 
     @torch.jit.export
     def describe(self) -> str:
-        """Rates, preset, filter lengths and delay."""
+        """Rates, preset and filter lengths."""
         if not self.active:
             return "resample: inactive (host rate " + str(self.host_rate) + " Hz is native)"
         return (
             "resample: " + str(self.host_rate) + " Hz <-> " + str(self.model_rate) + " Hz, quality " + self.quality_name
-            + ", " + str(self.down.taps) + "/" + str(self.up.taps) + " taps per output, delay "
-            + str(self.total_delay) + " samples"
+            + ", " + str(self.down.taps) + "/" + str(self.up.taps) + " taps per output"
         )

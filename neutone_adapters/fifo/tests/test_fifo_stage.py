@@ -68,7 +68,7 @@ def test_inspect_description_names_native_size_policy_delay_and_look_behind() ->
     module = scripted_root("pass", (1024, 2048), policy="any")
     module.prepare(48000, 512, 2, 0, 0)
     assert fifo_of(module).describe() == (
-        "fifo: native 1024 of [1024, 2048] samples, policy any, delay 1023 samples, look-behind 0 samples"
+        "fifo: native 1024 of [1024, 2048] samples, policy any, own delay 1023 samples, look-behind 0 samples"
     )
 
 
@@ -179,5 +179,5 @@ def test_neutone_inspect_shows_the_fifo_active_with_its_delay(tmp_path: Path) ->
     save_neutone_model(PassThroughWrapper(native_buffer_sizes=[1024, 2048]), tmp_path)
     result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "model.nm"), "--sr", "48000", "--bs", "512"])
     assert result.exit_code == 0, result.output
-    assert "active   fifo: native 1024 of [1024, 2048] samples, policy fixed, delay 512 samples" in result.output
+    assert "active   fifo: native 1024 of [1024, 2048] samples, policy fixed, own delay 512 samples" in result.output
     assert "delay: 512 samples total (512 buffering + 0 model)" in result.output

@@ -228,7 +228,7 @@ class FifoStage(AdapterStage):
         self._make_output_room(model_calls * block, n)
         for _ in range(model_calls):
             start = self.input_start - self.look_behind
-            y = self.inner(self.input_audio[:, start : start + span], self.input_params[:, start : start + span])
+            y = self.inner(self.input_audio.narrow(1, start, span), self.input_params.narrow(1, start, span))
             self._write(y)
             self.input_start += block
         return self._read(n)
@@ -236,7 +236,9 @@ class FifoStage(AdapterStage):
     def _forward_with_history(self, x: Tensor, params: Tensor) -> Tensor:
         self._append(x, params)
         start = self.input_start - self.look_behind
-        y = self.inner(self.input_audio[:, start : self.input_end], self.input_params[:, start : self.input_end])
+        y = self.inner(
+            self.input_audio.narrow(1, start, self.input_end - start), self.input_params.narrow(1, start, self.input_end - start)
+        )
         self.input_start = self.input_end
         return y
 
@@ -253,10 +255,9 @@ class FifoStage(AdapterStage):
             history = self.input_params[:, self.input_start - self.look_behind : self.input_start]
             history.copy_(params[:, :1].expand(self.n_params, self.look_behind))
             self.history_primed = True
-        end = self.input_end + n
-        self.input_audio[:, self.input_end : end].copy_(x)
-        self.input_params[:, self.input_end : end].copy_(params)
-        self.input_end = end
+        self.input_audio.narrow(1, self.input_end, n).copy_(x)
+        self.input_params.narrow(1, self.input_end, n).copy_(params)
+        self.input_end += n
 
     def _make_output_room(self, write_samples: int, read_samples: int) -> None:
         if (
@@ -274,7 +275,7 @@ class FifoStage(AdapterStage):
         write = self.output_write
         skip = max(self.output_read - write, 0)
         if skip < block:
-            self.output_audio[:, write + skip : write + block].copy_(y[:, skip:])
+            self.output_audio.narrow(1, write + skip, block - skip).copy_(y.narrow(1, skip, block - skip))
         self.output_write = write + block
 
     def _read(self, n: int) -> Tensor:
@@ -284,7 +285,7 @@ class FifoStage(AdapterStage):
             self.output_audio[:, read + max(available, 0) : read + n].zero_()
             self.underruns += 1
         self.output_read = read + n
-        return self.output_audio[:, read : read + n]
+        return self.output_audio.narrow(1, read, n)
 
     # --- reporting ------------------------------------------------------------------------
     @torch.jit.export

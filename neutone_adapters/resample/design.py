@@ -58,6 +58,21 @@ def half_length_ticks(in_rate: int, out_rate: int, quality: List[float]) -> int:
     return int(torch.ceil(torch.tensor(0.5 * length_seconds * tick_rate, dtype=torch.float64)).item())
 
 
+def kaiser_sinc(offset: Tensor, in_rate: int, out_rate: int, quality: List[float], center: int) -> Tensor:
+    """Kaiser-windowed sinc taps (float64, not normalised) at ``offset`` ticks from each output
+    (ticks of ``1 / (P * in_rate)`` s, ``|offset| <= center`` inside the window, 0 outside);
+    cutoff midway between the pass and stop edges of the lower Nyquist frequency."""
+    tick_rate = float((out_rate // math.gcd(in_rate, out_rate)) * in_rate)
+    nyquist = 0.5 * float(min(in_rate, out_rate))
+    cutoff_hz = 0.5 * (quality[0] + quality[1]) * nyquist
+    beta = kaiser_beta(quality[2])
+    t = offset.to(torch.float64) / tick_rate
+    ratio = (offset.to(torch.float64) / float(center)).clamp(-1.0, 1.0)
+    window = torch.special.i0(beta * torch.sqrt(1.0 - ratio * ratio)) / torch.special.i0(torch.tensor(beta, dtype=torch.float64))
+    inside = offset.abs() <= center
+    return torch.sinc(2.0 * cutoff_hz * t) * window * inside.to(torch.float64)
+
+
 def period_table_size(in_rate: int, out_rate: int, quality: List[float]) -> int:
     """Floats in the ``(span, P)`` period matrix :func:`polyphase_tables` would build."""
     divisor = math.gcd(in_rate, out_rate)
@@ -85,7 +100,6 @@ def polyphase_tables(in_rate: int, out_rate: int, quality: List[float], phase_ti
     divisor = math.gcd(in_rate, out_rate)
     input_ticks = out_rate // divisor
     output_ticks = in_rate // divisor
-    tick_rate = float(input_ticks * in_rate)
     center = half_length_ticks(in_rate, out_rate, quality)
     taps = (2 * center) // input_ticks + 1
     span = ((input_ticks - 1) * output_ticks + input_ticks - 1) // input_ticks + taps
@@ -94,15 +108,7 @@ def polyphase_tables(in_rate: int, out_rate: int, quality: List[float], phase_ti
     window_start = int(torch.div(output_tick[0], input_ticks, rounding_mode="floor").item()) - taps + 1
     input_tick = (window_start + torch.arange(span, dtype=torch.int64)) * input_ticks
     offset = output_tick.reshape(1, input_ticks) - input_tick.reshape(span, 1) - center
-    inside = offset.abs() <= center
-
-    nyquist = 0.5 * float(min(in_rate, out_rate))
-    cutoff_hz = 0.5 * (quality[0] + quality[1]) * nyquist
-    beta = kaiser_beta(quality[2])
-    t = offset.to(torch.float64) / tick_rate
-    ratio = (offset.to(torch.float64) / float(center)).clamp(-1.0, 1.0)
-    window = torch.special.i0(beta * torch.sqrt(1.0 - ratio * ratio)) / torch.special.i0(torch.tensor(beta, dtype=torch.float64))
-    weights = torch.sinc(2.0 * cutoff_hz * t) * window * inside.to(torch.float64)
+    weights = kaiser_sinc(offset, in_rate, out_rate, quality, center)
     weights = weights / weights.sum(0, keepdim=True)
     layout = [input_ticks, output_ticks, center, taps, span, window_start]
     return weights.to(torch.float32).contiguous(), layout
@@ -141,7 +147,6 @@ def chunk_tables(
     divisor = math.gcd(in_rate, out_rate)
     input_ticks = out_rate // divisor
     output_ticks = in_rate // divisor
-    tick_rate = float(input_ticks * in_rate)
     center = half_length_ticks(in_rate, out_rate, quality)
     taps = (2 * center) // input_ticks + 1
     group = chunk_size(input_ticks, output_ticks, taps)
@@ -155,15 +160,7 @@ def chunk_tables(
     window_start = first_input - taps + 1
     input_tick = (window_start.reshape(chunks, 1) + torch.arange(span, dtype=torch.int64)) * input_ticks
     offset = output_tick.reshape(chunks, 1, group) - input_tick.reshape(chunks, span, 1) - center
-    inside = offset.abs() <= center
-
-    nyquist = 0.5 * float(min(in_rate, out_rate))
-    cutoff_hz = 0.5 * (quality[0] + quality[1]) * nyquist
-    beta = kaiser_beta(quality[2])
-    t = offset.to(torch.float64) / tick_rate
-    ratio = (offset.to(torch.float64) / float(center)).clamp(-1.0, 1.0)
-    window = torch.special.i0(beta * torch.sqrt(1.0 - ratio * ratio)) / torch.special.i0(torch.tensor(beta, dtype=torch.float64))
-    weights = torch.sinc(2.0 * cutoff_hz * t) * window * inside.to(torch.float64)
+    weights = kaiser_sinc(offset, in_rate, out_rate, quality, center)
     weights = weights / weights.sum(1, keepdim=True)
     first = int(window_start[0].item())
     layout = [input_ticks, output_ticks, center, taps, group, period_chunks, span, first]

@@ -1,6 +1,5 @@
 """The ``torchscript`` model family: a wrapper around a saved TorchScript module."""
 
-import warnings
 from pathlib import Path
 from typing import Dict, List
 
@@ -8,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from neutone_core import FamilyError, WaveformToWaveformBase
+from neutone_core.scripting import torchscript_quietly
 
 OPTIONS = {
     "name": "model name shown by the host (default: the file's stem)",
@@ -22,8 +22,7 @@ def load_scripted(path: str) -> torch.jit.ScriptModule:
     if not Path(path).is_file():
         raise FamilyError(f"torchscript family: no such file {path}")
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
+        with torchscript_quietly():
             return torch.jit.load(path, map_location="cpu")
     except Exception as exc:
         raise FamilyError(f"torchscript family: {path} is not a TorchScript file ({exc})") from exc

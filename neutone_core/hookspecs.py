@@ -15,12 +15,13 @@ hookimpl = pluggy.HookimplMarker("neutone")
 
 @hookspec
 def register_adapters(register: Callable[..., None]) -> None:
-    """Register stream adapters: ``register(name, need, factory, priority=0, description="", options=None)``.
+    """Register stream adapters: ``register(name, need, factory, priority=0, description="", options=None, offline=None)``.
 
     ``need`` is one of ``"channels"``, ``"sample_rate"``, ``"buffer_size"``;
     ``factory(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> nn.Module``
     returns a TorchScript-compatible stage (see ``neutone_core.stage``); ``options`` maps
-    each accepted option name to a one-line description.
+    each accepted option name to a one-line description; ``offline`` is the adapter's
+    whole-signal form for tools (a ``sample_rate`` adapter: ``offline(audio, in_rate, out_rate)``).
     """
 
 

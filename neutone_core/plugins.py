@@ -39,7 +39,9 @@ class Provenance:
 
 @dataclass(frozen=True)
 class AdapterSpec:
-    """A registered adapter: serves one ``need`` with a stage built by ``factory``."""
+    """A registered adapter: serves one ``need`` with a stage built by ``factory``; ``offline``,
+    when given, is its whole-signal form (for ``sample_rate``: ``offline(audio, in_rate,
+    out_rate)``, audio ``(channels, n)``), used by tools such as ``neutone render``."""
 
     name: str
     need: str
@@ -48,6 +50,7 @@ class AdapterSpec:
     description: str
     options: dict[str, str]
     provenance: Provenance
+    offline: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ def get_registry() -> Registry:
             priority: int = 0,
             description: str = "",
             options: dict[str, str] | None = None,
+            offline: Callable[..., Any] | None = None,
         ) -> None:
             if need not in NEEDS:
                 raise ValueError(f"adapter {name!r} serves unknown need {need!r}; needs are {', '.join(NEEDS)}")
@@ -215,7 +219,7 @@ def get_registry() -> Registry:
                 collision("adapter", name, registry.adapters[name].provenance, plugin)
                 return
             registry.adapters[name] = AdapterSpec(
-                name, need, factory, priority, description, dict(options or {}), provenance_of(plugin)
+                name, need, factory, priority, description, dict(options or {}), provenance_of(plugin), offline
             )
 
         return {"register": register}

@@ -15,9 +15,8 @@ import torch
 from torch import Tensor
 
 from neutone_core.audio_io import AUDIO_SUFFIXES
-from neutone_core.errors import AudioFileError, HostSettingError
+from neutone_core.errors import AudioFileError, HostSettingError, MissingAdapterError
 from neutone_core.host import stream
-from neutone_core.offline_resample import resample
 from neutone_core.parameters import MAX_N_PARAMS
 
 PROGRESS_SAMPLES = 1 << 16
@@ -89,7 +88,22 @@ def host_signal(audio: Tensor, file_rate: int, host_rate: int, mono: bool) -> Te
         audio = audio.mean(0, keepdim=True)
     elif audio.size(0) == 1:
         audio = audio.repeat(2, 1)
-    return resample(audio, file_rate, host_rate)
+    if file_rate == host_rate:
+        return audio
+    return offline_converter(file_rate, host_rate)(audio, file_rate, host_rate)
+
+
+def offline_converter(file_rate: int, host_rate: int) -> Callable[..., Tensor]:
+    """The highest-priority installed ``sample_rate`` adapter's whole-signal converter."""
+    from neutone_core.plugins import get_registry
+
+    for spec in get_registry().adapters_for("sample_rate"):
+        if spec.offline is not None:
+            return spec.offline
+    raise MissingAdapterError(
+        f"the file is at {file_rate} Hz and the host at {host_rate} Hz; converting it needs a sample_rate adapter: "
+        'pip install "neutone[resample]" (or render at --sr ' + str(file_rate) + ")"
+    )
 
 
 def render(

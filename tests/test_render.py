@@ -1,6 +1,7 @@
 """``neutone render``: streams files through a model.nm as a host does, through CliRunner and
 a real subprocess; knob settings and sweeps, delay compensation, plots, folders, bad input."""
 
+import os
 import struct
 import subprocess
 import sys
@@ -199,3 +200,16 @@ def test_render_runs_as_a_real_subprocess(tmp_path: Path, clipper_nm: Path) -> N
     bad = subprocess.run([*command, "-o", str(tmp_path / "x.wav"), "--param", "gain=7"], capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["Error: --param gain=7: 7 is outside 0..1; knob values are 0..1"]
+
+
+def test_a_file_at_another_rate_without_a_sample_rate_adapter_names_the_install(tmp_path: Path, clipper_nm: Path) -> None:
+    noise_file(tmp_path / "in.wav", rate=44100)
+    env = {k: v for k, v in os.environ.items() if k != "NEUTONE_LOAD_PLUGINS"} | {"NEUTONE_LOAD_PLUGINS": "neutone-adapter-mixer"}
+    args = ["render", str(clipper_nm), str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--sr", "48000"]
+    done = subprocess.run([sys.executable, "-m", "neutone_core", *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: the file is at 44100 Hz and the host at 48000 Hz; converting it needs a sample_rate adapter: "
+        'pip install "neutone[resample]" (or render at --sr 44100)'
+    )
+    assert not (tmp_path / "out.wav").exists()

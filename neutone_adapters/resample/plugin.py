@@ -6,7 +6,7 @@ from typing import Callable
 
 from torch import nn
 
-from neutone_adapters.resample.polyphase import QUALITY_PRESETS
+from neutone_adapters.resample.polyphase import QUALITY_PRESETS, resample
 from neutone_adapters.resample.stage import ResampleStage
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
@@ -40,4 +40,5 @@ def register_adapters(register: Callable[..., None]) -> None:
         priority=0,
         description="polyphase Kaiser-sinc resampler: exact native rate, exact integer delay, any host rate",
         options={"quality": "high | low-latency: " + "; ".join(f"{k}: {v}" for k, v in QUALITY_HELP.items())},
+        offline=resample,
     )

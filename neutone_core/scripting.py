@@ -15,6 +15,18 @@ from torch import nn
 from neutone_core.errors import ScriptingError
 
 _DEPRECATION = r"`torch\.jit\.\w+` is deprecated"
+_GENERIC_FIX = (
+    "use only TorchScript-supported Python in the methods the graph calls "
+    "(do_forward_pass, aggregate_params, calc_model_delay_samples, reset_model, "
+    "set_model_sample_rate_and_buffer_size) and annotate their argument types."
+)
+_FIXES = {
+    "Expected a default value of type": (
+        "remove the `= None` default (the Neutone SDK README's first example has one): "
+        "the graph always passes params, so write `params: Dict[str, Tensor]`."
+    ),
+}
+"""TorchScript message fragment -> the fix for that common mistake."""
 _LOCATION = re.compile(r'File "([^"]+)", line (\d+)')
 
 
@@ -59,9 +71,5 @@ def script_module(module: nn.Module, what: str) -> torch.jit.ScriptModule:
         else:
             if locations:
                 where = f" at {locations[0][0]}, line {locations[0][1]}"
-        raise ScriptingError(
-            f"TorchScript could not compile {what}{where}:\n{message}\n"
-            "Fix: use only TorchScript-supported Python in the methods the graph calls "
-            "(do_forward_pass, aggregate_params, calc_model_delay_samples, reset_model, "
-            "set_model_sample_rate_and_buffer_size) and annotate their argument types."
-        ) from exc
+        fix = next((fix for fragment, fix in _FIXES.items() if fragment in message), _GENERIC_FIX)
+        raise ScriptingError(f"TorchScript could not compile {what}{where}:\n{message}\nFix: {fix}") from exc

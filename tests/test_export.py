@@ -139,6 +139,18 @@ def test_unscriptable_wrapper_error_names_method_and_line(tmp_path: Path) -> Non
     assert not (tmp_path / "model.nm").exists()
 
 
+def test_sdk_readme_default_none_gets_its_own_fix(tmp_path: Path) -> None:
+    class DefaultNone(PassThroughWrapper):
+        def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor] = None) -> Tensor:  # type: ignore[assignment]
+            return x
+
+    with pytest.raises(ScriptingError) as info:
+        save_neutone_model(DefaultNone(), tmp_path)
+    assert "in DefaultNone.do_forward_pass (" in str(info.value)
+    assert str(info.value).endswith("Fix: remove the `= None` default (the Neutone SDK README's first example has one): "
+                                    "the graph always passes params, so write `params: Dict[str, Tensor]`.")
+
+
 def test_model_returning_the_wrong_shape_is_named(tmp_path: Path) -> None:
     class WrongShape(PassThroughWrapper):
         def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:

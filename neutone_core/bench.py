@@ -89,7 +89,7 @@ def bench_setting(
     generator = torch.Generator().manual_seed(0)
     audio = (torch.rand(n_channels, block_size * 8, generator=generator) - 0.5).split(block_size, dim=1)
     times_ns: list[int] = []
-    with torch.inference_mode():
+    with torch.no_grad():
         for i in range(warmup):
             model(audio[i % 8], None)
         for i in range(blocks):

@@ -152,7 +152,7 @@ def profile_model(
     """
     model.prepare(sample_rate, block_size, n_channels, 0, 0)
     audio = torch.rand(n_channels, block_size, generator=torch.Generator().manual_seed(0)) - 0.5
-    with torch.inference_mode():
+    with torch.no_grad():
         for _ in range(warmup):
             model(audio, None)
         profiled = profile_calls(lambda: model(audio, None), model, blocks)

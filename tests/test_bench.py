@@ -4,14 +4,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
+import torch
 from click.testing import CliRunner
+from torch import Tensor
 
-from neutone_core import save_neutone_model
-from neutone_core.bench import SCHEMA
+from neutone_core import compose, save_neutone_model
+from neutone_core.bench import SCHEMA, bench_setting
 from neutone_core.cli import cli
+from neutone_core.host import stream
+from neutone_core.profiling import profile_model
 from neutone_core.sources import load_wrapper_from_file
+from neutone_core.testing import PassThroughWrapper
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 HELPERS = Path(__file__).parent / "host_tools_models.py"
@@ -107,3 +113,28 @@ def test_bench_json_from_a_real_subprocess(clipper_nm: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["settings"][0]["allocations_by_stage"] == {"model": 4.0}
     assert done.stderr == ""
+
+
+class StatefulWrapper(PassThroughWrapper):
+    """Rebinds a state tensor in every forward, as recurrent models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("memory", torch.zeros(2, 1))
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        self.memory = x[:, -1:].clone()
+        return x
+
+    def reset_model(self) -> bool:
+        self.memory.zero_()
+        return True
+
+
+def test_a_model_that_rebinds_its_state_can_be_reconfigured_after_bench_and_profile() -> None:
+    model = compose(StatefulWrapper()).scripted
+    bench_setting(model, 48000, 512, 2, blocks=20, warmup=5)
+    assert model.prepare(44100, 256, 2, 0, 0) == 0
+    profile_model(model, 48000, 512, 2, blocks=5, warmup=2)
+    assert model.prepare(44100, 256, 2, 0, 0) == 0
+    assert stream(model, torch.ones(2, 1024), 44100, 256).shape == (2, 1024)

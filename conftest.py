@@ -30,6 +30,6 @@ def register_plugin() -> Iterator[Callable[[Any, str], Any]]:
 @pytest.fixture
 def clipper_wrapper() -> Any:
     """The clipper from the Neutone SDK README (examples/clipper.py)."""
-    from neutone_core.sources import load_wrapper_from_file
+    from neutone_core.tools.sources import load_wrapper_from_file
 
     return load_wrapper_from_file(str(EXAMPLES / "clipper.py") + ":ClipperModelWrapper")

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from neutone_core import MissingAdapterError, compose
-from neutone_core.host import active_stage_names
 from neutone_core.testing import PassThroughWrapper, count_allocations
+from neutone_core.tools.host import active_stage_names
 
 SAMPLE_RATE = 48000
 HOST_BLOCK_SIZE = 512

@@ -38,8 +38,8 @@ import torch
 from torch import Tensor, nn
 
 from neutone_core import compose
-from neutone_core.host import impulse_delay, stream
 from neutone_core.testing import PassThroughWrapper
+from neutone_core.tools.host import impulse_delay, stream
 
 HOST_RATE = 48000
 MODEL_RATE = 44100

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from neutone_core import load_neutone_model, save_neutone_model
-from neutone_core.host import active_stage_names, impulse_delay, stream
+from neutone_core.tools.host import active_stage_names, impulse_delay, stream
 
 sys.path.insert(0, str(Path(__file__).parent))
 from clipper import ClipperModelWrapper  # noqa: E402

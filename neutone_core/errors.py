@@ -41,6 +41,15 @@ class ExportCheckError(NeutoneError):
     """An export check failed; the exported file was not written."""
 
 
+class ExportOptionsError(NeutoneError, ValueError):
+    """The options given to an export contradict each other or do not apply to the model."""
+
+
+class ModelRuntimeError(NeutoneError):
+    """The model raised while running; the message names the method, the host setting and
+    the exception."""
+
+
 class FamilyError(NeutoneError, ValueError):
     """A model family could not build a wrapper from the given source."""
 

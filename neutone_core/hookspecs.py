@@ -2,6 +2,7 @@
 
 Each hook hands the plugin a ``register`` callback; the core records which distribution
 registered what and decides what a name collision means. Hooks only ever gain arguments.
+Plugin authors import the marker from the package: ``from neutone_core import hookimpl``.
 """
 
 from typing import Any, Callable
@@ -15,13 +16,21 @@ hookimpl = pluggy.HookimplMarker("neutone")
 
 @hookspec
 def register_adapters(register: Callable[..., None]) -> None:
-    """Register stream adapters: ``register(name, need, factory, priority=0, description="", options=None, offline=None)``.
+    """Register stream adapters with ``register(name, need, factory, ...)``.
 
-    ``need`` is one of ``"channels"``, ``"sample_rate"``, ``"buffer_size"``;
-    ``factory(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> nn.Module``
-    returns a TorchScript-compatible stage (see ``neutone_core.stage``); ``options`` maps
-    each accepted option name to a one-line description; ``offline`` is the adapter's
-    whole-signal form for tools (a ``sample_rate`` adapter: ``offline(audio, in_rate, out_rate)``).
+    The full signature: ``register(name, need, factory, priority=0, description="",
+    options=None, offline=None, rank=None, needed=None, outer=None)``.
+
+    ``need`` names what the adapter serves: a host-contract property (``"channels"``,
+    ``"sample_rate"``, ``"buffer_size"``, ``"domain"``) or any extra need a model declares.
+    ``rank`` (larger = further out), ``needed(inner: StreamNeeds) -> str | None`` (the reason
+    the stage is needed, or None) and ``outer(inner: StreamNeeds, options) -> StreamNeeds``
+    (what it asks of the stage outside it) say where it nests; left out, the adapter nests
+    like the installed adapter of the same need that gives them.
+    ``factory(inner: StreamNeeds, inner_stage: nn.Module, options: dict[str, str]) -> nn.Module``
+    returns a TorchScript-compatible stage (see ``neutone_core.stage``); ``options`` maps each
+    accepted option name to a one-line description; ``offline`` is the adapter's whole-signal
+    form for tools (a ``sample_rate`` adapter: ``offline(audio, in_rate, out_rate)``).
     """
 
 

@@ -1,20 +1,32 @@
-"""Model metadata: read from a wrapper, checked against the published Neutone limits."""
+"""Model metadata: read from a wrapper in the Neutone SDK 1.5.2 layout, checked against its limits.
+
+The layout is what an SDK-exported ``metadata.json`` holds (``date_created`` in seconds since
+the epoch, ``neutone_parameters`` ``p1``..``p4`` as each parameter class writes itself), plus
+``neutone_version``. ``sdk_version`` names the SDK release whose host contract the file
+implements, so hosts that read it treat the file like one that release exported.
+"""
 
 from __future__ import annotations
 
-import datetime
 import json
+import math
+import time
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 import torch
 
 from neutone_core.errors import MetadataError
-from neutone_core.parameters import MAX_N_PARAMS
-from neutone_core.wrapper import WaveformToWaveformBase
+from neutone_core.parameters import MAX_N_PARAMS, unused_slot_metadata
+
+SDK_CONTRACT_VERSION = "1.5.2"
+"""The Neutone SDK release whose host contract and metadata layout exported files follow."""
 
 MAX_NATIVE_SAMPLE_RATE = 96000
 """Highest native sample rate (Hz) a model may declare."""
+
+MAX_SAMPLE_SOUNDS = 3
+"""Most in/out sample sound pairs stored in the metadata."""
 
 _TEXT_LIMITS = {
     "model_name": 30,
@@ -24,8 +36,31 @@ _TEXT_LIMITS = {
     "citation": 300,
 }
 
+_GETTERS = {
+    "model_name": "get_model_name",
+    "model_authors": "get_model_authors",
+    "model_version": "get_model_version",
+    "model_short_description": "get_model_short_description",
+    "model_long_description": "get_model_long_description",
+    "technical_description": "get_technical_description",
+    "technical_links": "get_technical_links",
+    "tags": "get_tags",
+    "citation": "get_citation",
+    "is_experimental": "is_experimental",
+    "wet_default_value": "get_wet_default_value",
+    "dry_default_value": "get_dry_default_value",
+    "input_gain_default_value": "get_input_gain_default_value",
+    "output_gain_default_value": "get_output_gain_default_value",
+    "is_input_mono": "is_input_mono",
+    "is_output_mono": "is_output_mono",
+    "native_sample_rates": "get_native_sample_rates",
+    "native_buffer_sizes": "get_native_buffer_sizes",
+    "look_behind_samples": "get_look_behind_samples",
+}
+"""Metadata field -> the wrapper getter it comes from."""
 
-def sdk_version() -> str:
+
+def neutone_version() -> str:
     """Version of the installed ``neutone`` distribution."""
     try:
         return importlib_metadata.version("neutone")
@@ -38,7 +73,7 @@ def model_type(input_mono: bool, output_mono: bool) -> str:
     return f"{'mono' if input_mono else 'stereo'}-{'mono' if output_mono else 'stereo'}"
 
 
-def _call(wrapper: WaveformToWaveformBase, getter: str, problems: list[str]) -> Any:
+def _call(wrapper: Any, getter: str, problems: list[str]) -> Any:
     try:
         return getattr(wrapper, getter)()
     except Exception as exc:  # a getter's own failure is a metadata problem to report
@@ -46,49 +81,27 @@ def _call(wrapper: WaveformToWaveformBase, getter: str, problems: list[str]) -> 
         return None
 
 
-def build_metadata(wrapper: WaveformToWaveformBase) -> dict[str, Any]:
-    """Collect the wrapper's metadata into the published Neutone layout and validate it.
+def parameters_metadata(wrapper: Any) -> dict[str, dict[str, Any]]:
+    """``neutone_parameters``: slots ``p1``..``p4``, each declared knob as its class writes it."""
+    declared = wrapper.neutone_parameters()
+    return {f"p{i + 1}": declared[i].to_metadata() if i < len(declared) else unused_slot_metadata() for i in range(MAX_N_PARAMS)}
+
+
+def build_metadata(wrapper: Any) -> dict[str, Any]:
+    """Collect a wrapper's metadata in the SDK layout and validate it; the wrapper's protocol
+    mistakes (an unimplemented ``do_forward_pass``, a misspelled method) count too.
 
     Raises :class:`MetadataError` listing every violation, by field.
     """
-    problems: list[str] = []
-    input_mono = _call(wrapper, "is_input_mono", problems)
-    output_mono = _call(wrapper, "is_output_mono", problems)
-    declared = wrapper.neutone_parameters()
-    params: dict[str, dict[str, object]] = {}
-    for i in range(MAX_N_PARAMS):
-        key = f"p{i + 1}"
-        if i < len(declared):
-            params[key] = declared[i].to_metadata(used=True)
-        else:
-            params[key] = {"name": "", "description": "", "default_value": 0.0, "used": False, "type": "continuous"}
-    meta: dict[str, Any] = {
-        "model_name": _call(wrapper, "get_model_name", problems),
-        "model_authors": _call(wrapper, "get_model_authors", problems),
-        "model_version": _call(wrapper, "get_model_version", problems),
-        "model_short_description": _call(wrapper, "get_model_short_description", problems),
-        "model_long_description": _call(wrapper, "get_model_long_description", problems),
-        "technical_description": _call(wrapper, "get_technical_description", problems),
-        "technical_links": _call(wrapper, "get_technical_links", problems),
-        "tags": _call(wrapper, "get_tags", problems),
-        "citation": _call(wrapper, "get_citation", problems),
-        "is_experimental": _call(wrapper, "is_experimental", problems),
-        "neutone_parameters": params,
-        "wet_default_value": _call(wrapper, "get_wet_default_value", problems),
-        "dry_default_value": _call(wrapper, "get_dry_default_value", problems),
-        "input_gain_default_value": _call(wrapper, "get_input_gain_default_value", problems),
-        "output_gain_default_value": _call(wrapper, "get_output_gain_default_value", problems),
-        "is_input_mono": input_mono,
-        "is_output_mono": output_mono,
-        "model_type": model_type(bool(input_mono), bool(output_mono)),
-        "native_sample_rates": _call(wrapper, "get_native_sample_rates", problems),
-        "native_buffer_sizes": _call(wrapper, "get_native_buffer_sizes", problems),
-        "look_behind_samples": _call(wrapper, "get_look_behind_samples", problems),
-        "sample_sound_files": [],
-        "sdk_version": sdk_version(),
-        "pytorch_version": torch.__version__,
-        "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    problems: list[str] = list(wrapper.neutone_protocol_problems())
+    meta: dict[str, Any] = {field: _call(wrapper, getter, problems) for field, getter in _GETTERS.items()}
+    meta["neutone_parameters"] = parameters_metadata(wrapper)
+    meta["model_type"] = model_type(bool(meta["is_input_mono"]), bool(meta["is_output_mono"]))
+    meta["sample_sound_files"] = []
+    meta["sdk_version"] = SDK_CONTRACT_VERSION
+    meta["neutone_version"] = neutone_version()
+    meta["pytorch_version"] = torch.__version__
+    meta["date_created"] = time.time()
     problems.extend(validate_metadata(meta))
     if problems:
         raise MetadataError(problems)
@@ -124,6 +137,16 @@ def _check_unit_float(meta: dict[str, Any], field: str, problems: list[str]) -> 
         problems.append(f"{field}: {value!r} must be a number in [0, 1]")
 
 
+def _int_list(meta: dict[str, Any], field: str, unit: str, problems: list[str]) -> list[int]:
+    values = meta.get(field)
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        problems.append(f"{field}: must be a list of integers ({unit}); empty means any")
+        return []
+    if len(set(values)) != len(values):
+        problems.append(f"{field}: duplicate values")
+    return values
+
+
 def validate_metadata(meta: dict[str, Any]) -> list[str]:
     """Every violation of the published Neutone limits in ``meta``, as ``"field: problem"``."""
     problems: list[str] = []
@@ -147,32 +170,23 @@ def validate_metadata(meta: dict[str, Any]) -> list[str]:
             problems.append(f"{field}: must be True or False, got {meta.get(field)!r}")
     for field in ("wet_default_value", "dry_default_value", "input_gain_default_value", "output_gain_default_value"):
         _check_unit_float(meta, field, problems)
-    rates = meta.get("native_sample_rates")
-    if not isinstance(rates, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in rates):
-        problems.append("native_sample_rates: must be a list of integers (Hz); empty means any rate")
-    else:
-        for r in rates:
-            if not 1 <= r <= MAX_NATIVE_SAMPLE_RATE:
-                problems.append(f"native_sample_rates: {r} Hz outside 1..{MAX_NATIVE_SAMPLE_RATE}")
-        if len(set(rates)) != len(rates):
-            problems.append("native_sample_rates: duplicate rates")
-    sizes = meta.get("native_buffer_sizes")
-    if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
-        problems.append("native_buffer_sizes: must be a list of integers (samples); empty means any size")
-    else:
-        for s in sizes:
-            if s < 1:
-                problems.append(f"native_buffer_sizes: {s} in get_native_buffer_sizes(): sizes must be >= 1")
-        if len(set(sizes)) != len(sizes):
-            problems.append("native_buffer_sizes: duplicate sizes")
+    for rate in _int_list(meta, "native_sample_rates", "Hz", problems):
+        if not 1 <= rate <= MAX_NATIVE_SAMPLE_RATE:
+            problems.append(f"native_sample_rates: {rate} Hz outside 1..{MAX_NATIVE_SAMPLE_RATE}")
+    for size in _int_list(meta, "native_buffer_sizes", "samples", problems):
+        if size < 1:
+            problems.append(f"native_buffer_sizes: {size} in get_native_buffer_sizes(): sizes must be >= 1")
     look_behind = meta.get("look_behind_samples")
     if isinstance(look_behind, bool) or not isinstance(look_behind, int) or look_behind < 0:
         problems.append(f"look_behind_samples: {look_behind!r} must be an integer >= 0")
     sounds = meta.get("sample_sound_files")
-    if not isinstance(sounds, list) or len(sounds) > 3:
-        problems.append("sample_sound_files: must be a list of at most 3 in/out pairs")
+    if not isinstance(sounds, list) or len(sounds) > MAX_SAMPLE_SOUNDS:
+        problems.append(f"sample_sound_files: must be a list of at most {MAX_SAMPLE_SOUNDS} in/out pairs")
     elif not all(isinstance(s, dict) and set(s) == {"in", "out"} for s in sounds):
         problems.append("sample_sound_files: each item must be a dict with keys 'in' and 'out'")
+    created = meta.get("date_created")
+    if isinstance(created, bool) or not isinstance(created, (int, float)) or not math.isfinite(created):
+        problems.append(f"date_created: {created!r} must be seconds since the epoch (a number)")
     return problems
 
 

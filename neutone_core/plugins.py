@@ -1,9 +1,11 @@
 """Plugin loading and the registry of what plugins provide.
 
-Entry points of group ``"neutone"`` load once, lazily, each inside its own guard: a plugin
-that fails to import is recorded (see :func:`plugin_failures`) and skipped. The environment
-variable ``NEUTONE_LOAD_PLUGINS`` (comma-separated distribution names; empty = none)
-restricts which distributions load.
+Entry points of group ``"neutone"`` load once, lazily, each inside its own guard, in the order
+of (distribution, entry point name) so that the outcome never depends on install order. A
+plugin that fails to import, misspells a hook, takes a name already loaded, or whose hook
+raises is recorded (see :func:`plugin_failures`) and skipped. ``NEUTONE_LOAD_PLUGINS``
+(comma-separated distribution names; empty = none) restricts which distributions load;
+the core's own entry points (distribution ``neutone``) always load.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ import importlib.metadata
 import os
 import traceback
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Callable
 
 import pluggy
 
 from neutone_core import hookspecs
-from neutone_core.needs import NEEDS
 
 ENTRY_POINT_GROUP = "neutone"
 LOAD_ENV_VAR = "NEUTONE_LOAD_PLUGINS"
@@ -39,9 +39,27 @@ class Provenance:
 
 @dataclass(frozen=True)
 class AdapterSpec:
-    """A registered adapter: serves one ``need`` with a stage built by ``factory``; ``offline``,
-    when given, is its whole-signal form (for ``sample_rate``: ``offline(audio, in_rate,
-    out_rate)``, audio ``(channels, n)``), used by tools such as ``neutone render``."""
+    """A registered adapter: serves one ``need`` with a stage built by ``factory``.
+
+    Attributes:
+        name: the adapter's name (``--adapter NEED=NAME``, ``--adapter-option NAME.OPTION=V``).
+        need: the need it serves: a host-contract property (``channels``, ``sample_rate``,
+            ``buffer_size``, ``domain``) or any name a model may ask for in ``extra``.
+        factory: ``factory(inner_needs, inner_stage, options) -> stage``.
+        priority: the highest per need is planned unless the user names another.
+        description: one line for ``neutone plugins``.
+        options: accepted option name -> one-line description.
+        provenance: who registered it.
+        offline: its whole-signal form for tools (a ``sample_rate`` adapter:
+            ``offline(audio, in_rate, out_rate)``, audio ``(channels, n)``), or None.
+        rank: where it nests, larger = further out (mixer 300, resampler 200, FIFO 100).
+        needed: ``needed(inner_needs) -> reason or None``: whether a stage is needed around a
+            stage with these needs, and the one-line reason ``neutone inspect`` shows.
+        outer: ``outer(inner_needs, options) -> StreamNeeds``: what the adapter asks of the
+            stage outside it.
+        rank, needed and outer are None for an adapter registered with the older form; it nests
+        like the installed adapter of the same need that declares them.
+    """
 
     name: str
     need: str
@@ -51,6 +69,14 @@ class AdapterSpec:
     options: dict[str, str]
     provenance: Provenance
     offline: Callable[..., Any] | None = None
+    rank: int | None = None
+    needed: Callable[..., str | None] | None = None
+    outer: Callable[..., Any] | None = None
+
+    @property
+    def declares_nesting(self) -> bool:
+        """Whether the spec says where it nests (the current registration form)."""
+        return self.rank is not None and self.needed is not None and self.outer is not None
 
 
 @dataclass(frozen=True)
@@ -76,7 +102,7 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class PluginFailure:
-    """A plugin that could not be loaded or whose hook raised: where, and the error."""
+    """A plugin that could not be loaded, or a hook of it that raised or was refused."""
 
     plugin: str
     distribution: str
@@ -87,7 +113,7 @@ class PluginFailure:
 
 @dataclass
 class Registry:
-    """Everything the loaded plugins registered, with name collisions recorded as failures."""
+    """Everything the loaded plugins registered, with refusals recorded as failures."""
 
     adapters: dict[str, AdapterSpec] = field(default_factory=dict)
     families: dict[str, FamilySpec] = field(default_factory=dict)
@@ -98,15 +124,27 @@ class Registry:
         """Adapters serving ``need``, highest priority first (ties by name)."""
         return sorted((a for a in self.adapters.values() if a.need == need), key=lambda a: (-a.priority, a.name))
 
+    def needs(self) -> list[str]:
+        """Every need some registered adapter serves, sorted."""
+        return sorted({a.need for a in self.adapters.values()})
 
-_state: dict[str, Any] = {"loaded": False, "failures": [], "distributions": {}}
+
+@dataclass
+class _LoadState:
+    loaded: bool = False
+    failures: list[PluginFailure] = field(default_factory=list)
+    distributions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+
+
+_state = _LoadState()
 
 
 def _allowed_distributions() -> set[str] | None:
     value = os.environ.get(LOAD_ENV_VAR)
     if value is None:
         return None
-    return {name.strip() for name in value.split(",") if name.strip()}
+    return {name.strip() for name in value.split(",") if name.strip()} | {CORE_DISTRIBUTION}
 
 
 def _failure(plugin: str, distribution: str, stage: str, exc: BaseException) -> PluginFailure:
@@ -119,57 +157,73 @@ def _failure(plugin: str, distribution: str, stage: str, exc: BaseException) -> 
     )
 
 
-def load_plugins() -> None:
-    """Load every ``"neutone"`` entry point once; failures are recorded, never raised."""
-    if _state["loaded"]:
-        return
-    _state["loaded"] = True
-    from neutone_core import builtin_checks
-
-    pm.register(builtin_checks, name=CORE_DISTRIBUTION)
-    _state["distributions"][CORE_DISTRIBUTION] = (CORE_DISTRIBUTION, _version(CORE_DISTRIBUTION))
-    allowed = _allowed_distributions()
+def _entry_points() -> list[tuple[str, str, importlib.metadata.EntryPoint]]:
+    """``(distribution, version, entry point)`` of the group, sorted by distribution then name;
+    a distribution found twice on the path counts once (the first found)."""
+    found: dict[tuple[str, str], tuple[str, str, importlib.metadata.EntryPoint]] = {}
     for dist in importlib.metadata.distributions():
         dist_name = dist.metadata["Name"] or "?"
         for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP:
-                continue
-            if allowed is not None and dist_name not in allowed:
-                continue
-            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
-                continue
-            try:
-                plugin: ModuleType = ep.load()
-                pm.register(plugin, name=ep.name)
-            except Exception as exc:  # a broken plugin must never break the others
-                _state["failures"].append(_failure(ep.name, dist_name, "import", exc))
-                continue
-            try:
-                pm.check_pending()
-            except pluggy.PluginValidationError as exc:  # a misspelled hook: loud, but only this plugin goes
-                pm.unregister(name=ep.name)
-                _state["failures"].append(_failure(ep.name, dist_name, "hook names", exc))
-                continue
-            _state["distributions"][ep.name] = (dist_name, dist.version)
+            if ep.group == ENTRY_POINT_GROUP:
+                found.setdefault((dist_name, ep.name), (dist_name, dist.version, ep))
+    return [found[key] for key in sorted(found)]
 
 
-def _version(dist_name: str) -> str:
-    try:
-        return importlib.metadata.version(dist_name)
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
+def load_plugins() -> None:
+    """Load every ``"neutone"`` entry point once; failures are recorded, never raised."""
+    if _state.loaded:
+        return
+    _state.loaded = True
+    allowed = _allowed_distributions()
+    for dist_name, version, ep in _entry_points():
+        if allowed is not None and dist_name not in allowed:
+            continue
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            holder = _state.distributions.get(ep.name, ("(in-process)", ""))[0]
+            _state.failures.append(
+                PluginFailure(ep.name, dist_name, "load", f"entry point name {ep.name!r} is taken by {holder}; skipped", "")
+            )
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # a broken plugin must never break the others
+            _state.failures.append(_failure(ep.name, dist_name, "import", exc))
+            continue
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:  # a misspelled hook: loud, but only this plugin goes
+            pm.unregister(name=ep.name)
+            _state.failures.append(_failure(ep.name, dist_name, "hook names", exc))
+            continue
+        _state.distributions[ep.name] = (dist_name, version)
 
 
 def provenance_of(plugin_name: str) -> Provenance:
     """The distribution behind a registered plugin (``"(in-process)"`` when registered by code)."""
-    dist, version = _state["distributions"].get(plugin_name, ("(in-process)", ""))
+    dist, version = _state.distributions.get(plugin_name, ("(in-process)", ""))
     return Provenance(plugin=plugin_name, distribution=dist, version=version)
 
 
 def plugin_failures() -> list[PluginFailure]:
-    """Plugins that failed to import, after :func:`load_plugins`."""
+    """Plugins that failed to load, or whose commands hook failed, after :func:`load_plugins`."""
     load_plugins()
-    return list(_state["failures"])
+    return list(_state.failures)
+
+
+def record_commands(plugin_name: str, commands: list[str]) -> None:
+    """Remember the command names a plugin's ``register_commands`` added."""
+    _state.commands[plugin_name] = list(commands)
+
+
+def record_failure(plugin_name: str, stage: str, exc: BaseException) -> None:
+    """Record a failure of a loaded plugin outside registration (e.g. ``register_commands``)."""
+    _state.failures.append(_failure(plugin_name, provenance_of(plugin_name).distribution, stage, exc))
+
+
+def plugin_commands() -> dict[str, list[str]]:
+    """Plugin name -> the command names it added (after the CLI loaded them)."""
+    return dict(_state.commands)
 
 
 def _call_each(hook_name: str, kwargs_for: Callable[[str], dict[str, Any]], failures: list[PluginFailure]) -> None:
@@ -190,7 +244,7 @@ def _call_each(hook_name: str, kwargs_for: Callable[[str], dict[str, Any]], fail
 def get_registry() -> Registry:
     """Load plugins if needed and collect what every registered plugin provides."""
     load_plugins()
-    registry = Registry(failures=list(_state["failures"]))
+    registry = Registry(failures=list(_state.failures))
 
     def collision(kind: str, name: str, first: Provenance, plugin: str) -> None:
         registry.failures.append(
@@ -212,14 +266,32 @@ def get_registry() -> Registry:
             description: str = "",
             options: dict[str, str] | None = None,
             offline: Callable[..., Any] | None = None,
+            rank: int | None = None,
+            needed: Callable[..., str | None] | None = None,
+            outer: Callable[..., Any] | None = None,
         ) -> None:
-            if need not in NEEDS:
-                raise ValueError(f"adapter {name!r} serves unknown need {need!r}; needs are {', '.join(NEEDS)}")
+            if not isinstance(need, str) or not need:
+                raise ValueError(f"adapter {name!r}: need must be a non-empty string, got {need!r}")
+            given = [rank is not None, needed is not None, outer is not None]
+            if any(given) and not all(given):
+                raise ValueError(
+                    f"adapter {name!r}: pass rank, needed and outer together (or none, to nest like the {need} adapter)"
+                )
             if name in registry.adapters:
                 collision("adapter", name, registry.adapters[name].provenance, plugin)
                 return
             registry.adapters[name] = AdapterSpec(
-                name, need, factory, priority, description, dict(options or {}), provenance_of(plugin), offline
+                name,
+                need,
+                factory,
+                priority,
+                description,
+                dict(options or {}),
+                provenance_of(plugin),
+                offline,
+                rank,
+                needed,
+                outer,
             )
 
         return {"register": register}
@@ -249,6 +321,6 @@ def get_registry() -> Registry:
 
 
 def plugin_names() -> list[str]:
-    """Names of the registered plugins, core first."""
+    """Names of the registered plugins, in load order."""
     load_plugins()
     return [name for name, _ in pm.list_name_plugin()]

@@ -1,84 +1,75 @@
 """The root module of ``model.nm``: the host contract around the adapter chain."""
 
-
-import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
 
-from neutone_core.metadata import metadata_json
+from neutone_core.model_metadata import ModelMetadata
 from neutone_core.parameters import MAX_N_PARAMS
+from neutone_core.stage import StageInterface, host_stream
 
 HOST_MAX_CHANNELS = 2
 """Hosts send 1 (mono) or 2 (stereo) channels."""
 
+DEFAULT_HOST_SAMPLE_RATE = 48000
+"""Rate (Hz) a root configures itself for when the host calls ``forward`` first."""
 
-def encode_metadata(metadata: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
-    """The root's metadata attributes: the JSON text and field -> JSON-encoded value.
+WARMUP_MIN_CALLS = 3
+"""Host blocks of silence run at configure time, at least (TorchScript compiles a method's
+graph on its first two calls; a host should not pay for that on its first blocks)."""
 
-    The sample sounds (kilobytes of audio) are kept once, in the JSON text only."""
-    fields = {k: json.dumps(v) for k, v in metadata.items() if k != "sample_sound_files"}
-    return metadata_json(metadata), fields
-
-
-def set_metadata(root: nn.Module, metadata: Dict[str, Any]) -> None:
-    """Replace the metadata a root module (in memory or scripted) answers the host with."""
-    root.metadata_text, root.metadata_fields = encode_metadata(metadata)
+WARMUP_MAX_CALLS = 4096
+"""Most warm-up blocks: enough for the model to run twice behind any FIFO at any host size."""
 
 
 class NeutoneRoot(nn.Module):
     """What the host loads: the Neutone FX method set around the composed stage chain.
 
-    The root sanitises host input into preallocated buffers (non-finite samples become 0;
-    a NaN knob becomes 0.5, infinities 0 or 1; knobs are otherwise passed as the host sends
-    them, 0..1), fills default knobs when the host sends none and calls the chain.
-    ``forward``: x ``(1 or 2, n)``, params ``(4, n)`` or None -> ``(same channels, n)``. The
-    returned tensor is a view of an internal buffer, valid until the next call.
+    Host contract of ``forward(x, params=None)``: ``x`` ``(1 or 2, n)`` audio, float32 (other
+    floating dtypes are converted; that call allocates); ``params`` ``(4, n)`` knobs in 0..1
+    or None for the defaults. Non-finite samples become 0; a NaN knob becomes 0.5, knobs are
+    clamped to 0..1. Returns ``(same channels, n)``, a view of an internal buffer valid until
+    the next call. The model's inputs are fresh copies on every call: nothing the model
+    writes into them reaches a later call.
 
     Args:
-        chain: the outermost stage (see ``neutone_core.stage``).
+        chain: the outermost stage (see :mod:`neutone_core.stage`).
         metadata: the validated metadata dict.
+        defaults_0to1: each knob slot's default as the host sends it (4 values in 0..1).
         stage_names: names of the stages, outermost first, for ``get_stage_names``.
     """
 
+    chain: StageInterface
     stage_names: List[str]
-    native_sample_rates: List[int]
-    native_buffer_sizes: List[int]
-    metadata_fields: Dict[str, str]
 
-    def __init__(self, chain: nn.Module, metadata: Dict[str, Any], stage_names: List[str]) -> None:
+    def __init__(self, chain: nn.Module, metadata: Dict[str, Any], defaults_0to1: List[float], stage_names: List[str]) -> None:
         super().__init__()
         self.chain = chain
-        self.metadata_text, self.metadata_fields = encode_metadata(metadata)
-        self.stage_names: List[str] = list(stage_names)
-        self.input_mono: bool = metadata["is_input_mono"]
-        self.output_mono: bool = metadata["is_output_mono"]
-        self.native_sample_rates: List[int] = list(metadata["native_sample_rates"])
-        self.native_buffer_sizes: List[int] = list(metadata["native_buffer_sizes"])
-        self.wet_default: float = float(metadata["wet_default_value"])
-        self.dry_default: float = float(metadata["dry_default_value"])
-        self.input_gain_default: float = float(metadata["input_gain_default_value"])
-        self.output_gain_default: float = float(metadata["output_gain_default_value"])
-        params = metadata["neutone_parameters"]
-        defaults = [float(params[f"p{i + 1}"]["default_value"]) for i in range(MAX_N_PARAMS)]
-        self.register_buffer("default_params", torch.tensor(defaults).reshape(MAX_N_PARAMS, 1))
-        self.register_buffer("default_param_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
+        self.w2w_base = ModelMetadata(metadata, defaults_0to1)
+        self.stage_names = list(stage_names)
         self.register_buffer("input_block", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
         self.register_buffer("param_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
+        self.register_buffer("default_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.register_buffer("input_view", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
-        self.register_buffer("param_view", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.daw_sample_rate = 0
         self.daw_block_size = 0
         self.host_channels = HOST_MAX_CHANNELS
+        self.requested_sample_rate = 0
+        self.requested_block_size = 0
+        self.configured_in_inference_mode = False
         self.host_max_channels = HOST_MAX_CHANNELS
         self.n_params = MAX_N_PARAMS
+        self.default_host_sample_rate = DEFAULT_HOST_SAMPLE_RATE
+        self.warmup_min_calls = WARMUP_MIN_CALLS
+        self.warmup_max_calls = WARMUP_MAX_CALLS
 
     # --- configuration --------------------------------------------------------------------
     @torch.jit.export
     def prepare(self, daw_sr: int, daw_bs: int, n_channels: int, model_sr: int, model_bs: int) -> int:
         """Configure for host rate ``daw_sr`` (Hz), largest block ``daw_bs`` (samples) and
         ``n_channels`` (1 or 2); ``model_sr``/``model_bs`` request a native rate/size (0 = best).
+        Runs each stage's configuration once, warms the graph up on silence, resets.
         Returns the total delay in host samples."""
         if daw_sr < 1:
             raise ValueError("host sample rate " + str(daw_sr) + " Hz: must be >= 1")
@@ -89,15 +80,30 @@ class NeutoneRoot(nn.Module):
         self.daw_sample_rate = daw_sr
         self.daw_block_size = daw_bs
         self.host_channels = n_channels
+        self.requested_sample_rate = model_sr
+        self.requested_block_size = model_bs
         self.input_block = torch.zeros(self.host_max_channels, daw_bs)
         self.param_block = torch.zeros(self.n_params, daw_bs)
-        self.input_view = self.input_block[:n_channels]
-        self.param_view = self.param_block
-        self.default_param_block = self.default_params.expand(self.n_params, daw_bs).contiguous()
-        self.chain.configure(daw_sr, daw_bs, n_channels, n_channels, model_sr, model_bs)
-        self.chain.set_block_pattern(daw_bs, 1, 0)
+        self.input_view = self.input_block.narrow(0, 0, n_channels)
+        defaults = self.w2w_base.get_numerical_params_default_values_0to1()
+        self.default_block = defaults.expand(self.n_params, daw_bs).contiguous()
+        self.chain.configure(host_stream(daw_sr, daw_bs, n_channels, model_sr, model_bs))
         self.chain.reset()
+        self._warm_up()
+        self.chain.reset()
+        self.configured_in_inference_mode = self.input_block.is_inference()
         return self.chain.delay_samples()
+
+    def _warm_up(self) -> None:
+        """Run the chain's ``forward`` (the graph every host call runs) on silence with the
+        default knobs until the model has run twice, so its first real blocks cost what later
+        ones do."""
+        calls = 0
+        while calls < self.warmup_min_calls or (self.chain.model_calls() < 2 and calls < self.warmup_max_calls):
+            self.input_view.zero_()
+            self.param_block.copy_(self.default_block)
+            self.chain.forward(self.input_view, self.param_block)
+            calls += 1
 
     @torch.jit.export
     def set_daw_sample_rate_and_buffer_size(
@@ -117,32 +123,48 @@ class NeutoneRoot(nn.Module):
         """Clear every stage's state and the model's."""
         self.chain.reset()
 
+    @torch.jit.export
+    def set_model_bypass(self, bypassed: bool) -> int:
+        """Bypass the model (the adapters alone remain, for measuring them) or restore it;
+        reconfigures for the current host setting. Returns the total delay in host samples."""
+        self.chain.set_model_bypass(bypassed)
+        if self.daw_block_size == 0:
+            return 0
+        return self.prepare(
+            self.daw_sample_rate, self.daw_block_size, self.host_channels, self.requested_sample_rate, self.requested_block_size
+        )
+
     # --- audio ----------------------------------------------------------------------------
     def _check_block(self, x: Tensor, params: Optional[Tensor]) -> None:
         if x.dim() != 2 or x.size(0) < 1 or x.size(0) > self.host_max_channels:
             raise ValueError("audio block of shape " + str(x.shape) + ": expected (1 or 2 channels, samples)")
+        if not x.is_floating_point():
+            raise ValueError("audio block of dtype " + str(x.dtype) + ": the host contract is float32 samples in -1..1")
         if params is not None:
             if params.dim() != 2 or params.size(0) != self.n_params or params.size(1) != x.size(1):
                 raise ValueError(
                     "params of shape " + str(params.shape) + ": expected (4, " + str(x.size(1)) + ") to match the audio block"
                 )
+            if not params.is_floating_point():
+                raise ValueError("params of dtype " + str(params.dtype) + ": the host contract is float32 knobs in 0..1")
 
     def _process(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
-        n_channels = x.size(0)
         n = x.size(1)
-        if n == self.daw_block_size and n_channels == self.host_channels:
+        if n == self.daw_block_size and x.size(0) == self.host_channels:
             audio = self.input_view
-            knobs = self.param_view
-            defaults = self.default_param_block
+            knobs = self.param_block
+            defaults = self.default_block
         else:
-            audio = self.input_block[:n_channels, :n]
-            knobs = self.param_block[:, :n]
-            defaults = self.default_param_block[:, :n]
+            audio = self.input_block.narrow(0, 0, x.size(0)).narrow(1, 0, n)
+            knobs = self.param_block.narrow(1, 0, n)
+            defaults = self.default_block.narrow(1, 0, n)
         torch.nan_to_num(x, 0.0, 0.0, 0.0, out=audio)
         if params is None:
-            return self.chain(audio, defaults)
-        torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
-        return self.chain(audio, knobs)
+            knobs.copy_(defaults)
+        else:
+            torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
+            knobs.clamp_(0.0, 1.0)
+        return self.chain.forward(audio, knobs)
 
     def forward(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
         """Process one host block: ``(channels, n)`` -> ``(channels, n)``.
@@ -153,7 +175,24 @@ class NeutoneRoot(nn.Module):
         self._check_block(x, params)
         n = x.size(1)
         if self.daw_block_size == 0:
-            self.prepare(48000, n, x.size(0), 0, 0)
+            self.prepare(self.default_host_sample_rate, max(n, 1), x.size(0), 0, 0)
+        if self.configured_in_inference_mode and not x.is_inference():
+            # configured under torch.inference_mode, now called outside it: the buffers made
+            # then cannot be written here, so make them again (once)
+            self.prepare(
+                self.daw_sample_rate,
+                self.daw_block_size,
+                self.host_channels,
+                self.requested_sample_rate,
+                self.requested_block_size,
+            )
+            self.configured_in_inference_mode = False
+        if n == 0:
+            return x
+        if x.dtype != torch.float32:
+            x = x.to(torch.float32)
+        if params is not None and params.dtype != torch.float32:
+            params = params.to(torch.float32)
         if n <= self.daw_block_size:
             return self._process(x, params)
         out = torch.empty(x.size(0), n)
@@ -175,32 +214,37 @@ class NeutoneRoot(nn.Module):
 
     @torch.jit.export
     def forward_offline(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
-        """Process a whole signal ``(channels, n)`` in host blocks, delay removed: ``(channels, n)``.
+        """Process a whole signal ``(channels, n)`` in whole host blocks, delay removed:
+        ``(channels, n)``.
 
-        Resets the state first; needs ``set_daw_sample_rate_and_buffer_size`` to have run."""
+        Resets the state first; the signal is padded with silence (and the last knob values)
+        to whole blocks past the delay, so a FIFO's fixed policy never underruns. Needs
+        ``set_daw_sample_rate_and_buffer_size`` to have run."""
         if self.daw_block_size == 0:
             raise RuntimeError("forward_offline needs set_daw_sample_rate_and_buffer_size(daw_sr, daw_bs) first")
         self._check_block(x, params)
         self.reset()
         delay = self.chain.delay_samples()
         n = x.size(1)
-        total = n + delay
+        block = self.daw_block_size
+        total = (n + delay + block - 1) // block * block
         padded = torch.zeros(x.size(0), total)
         padded[:, :n] = x
         padded_params: Optional[Tensor] = None
         if params is not None:
             padded_params = torch.empty(self.n_params, total)
             padded_params[:, :n] = params
-            if delay > 0:
+            if n > 0:
                 padded_params[:, n:] = params[:, n - 1 : n]
+            else:
+                padded_params[:, n:] = self.w2w_base.get_numerical_params_default_values_0to1()
         out = torch.empty(x.size(0), total)
-        for start in range(0, total, self.daw_block_size):
-            end = min(start + self.daw_block_size, total)
+        for start in range(0, total, block):
             block_params: Optional[Tensor] = None
             if padded_params is not None:
-                block_params = padded_params[:, start:end]
-            out[:, start:end] = self._process(padded[:, start:end], block_params)
-        return out[:, delay:]
+                block_params = padded_params[:, start : start + block]
+            out[:, start : start + block] = self._process(padded[:, start : start + block], block_params)
+        return out[:, delay : delay + n]
 
     # --- delay ----------------------------------------------------------------------------
     @torch.jit.export
@@ -250,66 +294,69 @@ class NeutoneRoot(nn.Module):
     @torch.jit.export
     def is_input_mono(self) -> bool:
         """Whether the model takes one channel."""
-        return self.input_mono
+        return self.w2w_base.is_input_mono()
 
     @torch.jit.export
     def is_output_mono(self) -> bool:
         """Whether the model returns one channel."""
-        return self.output_mono
+        return self.w2w_base.is_output_mono()
 
     @torch.jit.export
     def get_native_sample_rates(self) -> List[int]:
         """The model's native rates in Hz (empty = any)."""
-        return self.native_sample_rates
+        return self.w2w_base.get_native_sample_rates()
 
     @torch.jit.export
     def get_native_buffer_sizes(self) -> List[int]:
         """The model's native block sizes in samples (empty = any)."""
-        return self.native_buffer_sizes
+        return self.w2w_base.get_native_buffer_sizes()
 
     @torch.jit.export
     def get_wet_default_value(self) -> float:
         """Default of the host's wet knob."""
-        return self.wet_default
+        return self.w2w_base.get_wet_default_value()
 
     @torch.jit.export
     def get_dry_default_value(self) -> float:
         """Default of the host's dry knob."""
-        return self.dry_default
+        return self.w2w_base.get_dry_default_value()
 
     @torch.jit.export
     def get_input_gain_default_value(self) -> float:
         """Default of the host's input gain knob."""
-        return self.input_gain_default
+        return self.w2w_base.get_input_gain_default_value()
 
     @torch.jit.export
     def get_output_gain_default_value(self) -> float:
         """Default of the host's output gain knob."""
-        return self.output_gain_default
+        return self.w2w_base.get_output_gain_default_value()
 
     @torch.jit.export
     def get_default_param_values(self) -> Tensor:
-        """Defaults of the four knobs, ``(4, 1)``; unused knobs are 0."""
-        return self.default_params
+        """Defaults of the four knobs as the host sends them, ``(4, 1)``; unused knobs are 0."""
+        return self.w2w_base.get_numerical_params_default_values_0to1()
 
     @torch.jit.export
-    def to_metadata(self) -> Dict[str, str]:
-        """The metadata, field -> JSON-encoded value (sample sounds: see ``get_metadata_json``)."""
-        return self.metadata_fields
+    def to_metadata(self) -> Dict[str, Any]:
+        """The metadata, every field with its own type (sample sounds: the archive's
+        ``metadata.json``)."""
+        return self.w2w_base.to_metadata()
 
     @torch.jit.export
     def get_metadata_json(self) -> str:
-        """The metadata as JSON text (as stored in the archive's ``metadata.json``)."""
-        return self.metadata_text
+        """``to_metadata()`` as JSON text."""
+        return self.w2w_base.get_metadata_json()
 
     @torch.jit.export
     def get_preserved_attributes(self) -> List[str]:
         """Names the host relies on; kept when the module is frozen."""
         return [
+            "w2w_base",
             "forward_bt",
             "forward_offline",
             "prepare",
             "set_daw_sample_rate_and_buffer_size",
+            "set_model_bypass",
             "reset",
             "is_resampling",
             "calc_buffering_delay_samples",

@@ -4,31 +4,21 @@ A stage wraps the stage inside it (``inner``). The root hands the outermost stag
 stream; every stage converts on the way in, calls ``inner``, and converts back on the way
 out. Every method below is TorchScript: the whole chain is scripted as one module.
 
-Contract (all exported to TorchScript):
-
-``configure(sample_rate, block_size, in_channels, out_channels, model_sample_rate, model_block_size)``
-    The outer stream: ``sample_rate`` in Hz, ``block_size`` the largest block (samples) that
-    ``forward`` will receive, ``in_channels`` the channels ``forward`` receives and
-    ``out_channels`` the channels it must return. ``model_sample_rate`` and
-    ``model_block_size`` are the host's requested native rate / size, 0 to let the stage
-    choose. Allocates every buffer the stage needs, then configures ``inner`` with the
-    stream the stage will hand it.
-``set_block_pattern(numerator, denominator, offset)``
-    Called after ``configure``: the outer promises that the samples it has handed in by
-    the end of its k-th call (k = 1, 2, ...) total ``floor((k * numerator + offset) /
-    denominator)``, each call at most ``block_size``. A host keeping its buffer size is
-    ``(block_size, 1, 0)``. A stage that buffers (the FIFO) derives its least delay from
-    it; a stage that changes block lengths (the resampler) tells its inner the pattern it
-    produces; others pass it on unchanged.
+``configure(stream: Stream)``
+    The outer stream (see :class:`Stream`). Called exactly once per host setting, before any
+    block. The stage allocates every buffer it needs, then configures ``inner`` once with
+    the stream it will hand it (and may read ``inner.delay_samples()`` afterwards).
 ``forward(x, params)``
-    ``x`` ``(in_channels, n)`` with ``1 <= n <= block_size``, finite; ``params``
-    ``(4, n)`` in 0..1. Returns ``(out_channels, n)``, which may be a view of the stage's own
-    buffer, valid until the next call. Allocates no tensor memory in steady state.
+    ``x`` ``(stream.in_channels, n)`` with ``0 <= n <= stream.block_size``, finite;
+    ``params`` ``(4, n)`` in 0..1. Returns ``(stream.out_channels, n)``, which may be a view
+    of the stage's own buffer, valid until the next call. Allocates no tensor memory in
+    steady state. The tensors a stage hands its inner are the inner's to modify (models write
+    into their inputs): a stage never reads them again.
 ``reset()``
-    Clears the stage's state and the inner's.
+    Clears the stage's state and the inner's: the next block behaves as the first.
 ``delay_samples()``
     Delay from input to output of this stage including everything inside it, in samples at
-    the outer rate; exact, measured with an impulse.
+    the outer rate; exact, as an impulse measures it.
 ``is_active()``
     Whether the stage converts anything for the configured stream (inactive = pass-through).
 ``underrun_count()``
@@ -36,18 +26,113 @@ Contract (all exported to TorchScript):
     promised block pattern) since ``configure``, this stage's and the inner's.
 ``describe()``
     One line for ``neutone inspect``: the stage's name and its configured choices.
-``model_sample_rate()`` / ``model_block_size()`` / ``model_delay_samples()``
-    What reaches the model: its rate (Hz), its block size (samples, without look-behind) and
-    the delay the model itself declares (samples at its rate).
+``model_sample_rate()`` / ``model_block_size()`` / ``model_delay_samples()`` / ``model_calls()``
+    What reaches the model: its rate (Hz), its block size (samples, without look-behind),
+    the delay the model itself declares (samples at its rate) and the blocks it has run.
+``set_model_bypass(bypassed)``
+    Passed inward to the model stage: from the next ``configure`` the model is replaced by a
+    pass-through, so the adapters' own delay can be measured.
+
+:class:`AdapterStage` answers all but ``configure``, ``forward``, ``reset_state`` and
+``delay_samples``.
 """
 
-
-from typing import Dict, List
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from neutone_core.wrapper import WaveformToWaveformBase
+
+class Stream(NamedTuple):
+    """The stream a stage is configured for, as the stage outside it will deliver it.
+
+    Attributes:
+        sample_rate: rate in Hz.
+        block_size: largest block (samples) ``forward`` receives.
+        in_channels: channels ``forward`` receives.
+        out_channels: channels ``forward`` returns.
+        pattern_numerator: with ``pattern_denominator`` and ``pattern_offset``, the block
+            pattern the outer promises: by the end of its k-th call (k = 1, 2, ...) it has
+            handed in ``floor((k * numerator + offset) / denominator)`` samples in all. A host
+            keeping its buffer size B is ``(B, 1, 0)``. A stage that buffers (the FIFO) derives
+            its least delay from it; one that changes block lengths (a resampler) hands its
+            inner the pattern it produces; others pass it on.
+        pattern_denominator: see ``pattern_numerator`` (>= 1).
+        pattern_offset: see ``pattern_numerator`` (>= 0).
+        requested_sample_rate: native rate (Hz) the host asks the model to run at; 0 = choose.
+        requested_block_size: native block size (samples) the host asks for; 0 = choose.
+    """
+
+    sample_rate: int
+    block_size: int
+    in_channels: int
+    out_channels: int
+    pattern_numerator: int
+    pattern_denominator: int
+    pattern_offset: int
+    requested_sample_rate: int
+    requested_block_size: int
+
+
+def host_stream(
+    sample_rate: int, block_size: int, n_channels: int, requested_sample_rate: int, requested_block_size: int
+) -> Stream:
+    """The stream of a host at ``sample_rate`` Hz keeping blocks of ``block_size`` samples."""
+    return Stream(sample_rate, block_size, n_channels, n_channels, block_size, 1, 0, requested_sample_rate, requested_block_size)
+
+
+def stream_with(stream: Stream, sample_rate: int, block_size: int, numerator: int, denominator: int, offset: int) -> Stream:
+    """``stream`` at another rate (Hz), largest block (samples) and block pattern, channels and
+    requests kept."""
+    return Stream(
+        sample_rate,
+        block_size,
+        stream.in_channels,
+        stream.out_channels,
+        numerator,
+        denominator,
+        offset,
+        stream.requested_sample_rate,
+        stream.requested_block_size,
+    )
+
+
+@torch.jit.interface
+class StageInterface(nn.Module):
+    """The contract's methods the root calls on the outermost stage (see the module docs).
+
+    The root holds its chain through this interface, so the chain's methods keep their own
+    compiled graphs (the root warms ``forward`` up at configure time)."""
+
+    def forward(self, x: Tensor, params: Tensor) -> Tensor:  # noqa: D102
+        pass
+
+    def configure(self, stream: Stream) -> None:  # noqa: D102
+        pass
+
+    def reset(self) -> None:  # noqa: D102
+        pass
+
+    def delay_samples(self) -> int:  # noqa: D102
+        pass
+
+    def underrun_count(self) -> int:  # noqa: D102
+        pass
+
+    def model_sample_rate(self) -> int:  # noqa: D102
+        pass
+
+    def model_block_size(self) -> int:  # noqa: D102
+        pass
+
+    def model_delay_samples(self) -> int:  # noqa: D102
+        pass
+
+    def set_model_bypass(self, bypassed: bool) -> None:  # noqa: D102
+        pass
+
+    def model_calls(self) -> int:  # noqa: D102
+        pass
 
 
 class AdapterStage(nn.Module):
@@ -72,11 +157,6 @@ class AdapterStage(nn.Module):
         """Clear this stage's state, then the inner's."""
         self.reset_state()
         self.inner.reset()
-
-    @torch.jit.export
-    def set_block_pattern(self, numerator: int, denominator: int, offset: int) -> None:
-        """Blocks arrive as the pattern says (see module docs); by default the inner sees the same."""
-        self.inner.set_block_pattern(numerator, denominator, offset)
 
     @torch.jit.export
     def is_active(self) -> bool:
@@ -108,105 +188,13 @@ class AdapterStage(nn.Module):
         """Delay the model itself declares, in samples at the model's rate."""
         return self.inner.model_delay_samples()
 
-
-class ModelStage(nn.Module):
-    """The innermost stage: aggregates the knobs and calls the wrapper's ``do_forward_pass``.
-
-    Shape: x ``(in_channels, L + n)``, params ``(4, L + n)`` -> ``(out_channels, n)`` where
-    ``L`` is the wrapper's look-behind (handed in by the FIFO adapter).
-    """
-
-    param_names: List[str]
-
-    def __init__(self, wrapper: WaveformToWaveformBase) -> None:
-        super().__init__()
-        self.wrapper = wrapper
-        self.stage_name = "model"
-        self.param_names: List[str] = list(wrapper.neutone_parameter_names)
-        self.model_in_channels = 1 if wrapper.is_input_mono() else 2
-        self.model_out_channels = 1 if wrapper.is_output_mono() else 2
-        self.look_behind_samples = int(wrapper.get_look_behind_samples())
-        self.sample_rate = 0
-        self.block_size = 0
+    @torch.jit.export
+    def set_model_bypass(self, bypassed: bool) -> None:
+        """Pass the model bypass switch inward (see the model stage); takes effect at the
+        next ``configure``."""
+        self.inner.set_model_bypass(bypassed)
 
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
-        """Tell the wrapper the stream it will get (Hz, samples)."""
-        if in_channels != self.model_in_channels or out_channels != self.model_out_channels:
-            raise RuntimeError(
-                "model stage configured for "
-                + str(in_channels) + " -> " + str(out_channels)
-                + " channels but the model is " + str(self.model_in_channels)
-                + " -> " + str(self.model_out_channels) + "; the channels adapter is missing from the plan"
-            )
-        self.sample_rate = sample_rate
-        self.block_size = block_size
-        self.wrapper.prepare_param_aggregation(block_size + self.look_behind_samples, self.look_behind_samples)
-        self.wrapper.set_model_sample_rate_and_buffer_size(sample_rate, block_size)
-
-    @torch.jit.export
-    def set_block_pattern(self, numerator: int, denominator: int, offset: int) -> None:
-        """The model takes whatever block lengths arrive."""
-
-    def forward(self, x: Tensor, params: Tensor) -> Tensor:
-        """Run the wrapper on one block; checks the shape it returns."""
-        aggregated = self.wrapper.aggregate_params(params)
-        named: Dict[str, Tensor] = {}
-        for i, name in enumerate(self.param_names):
-            named[name] = aggregated[i]
-        y = self.wrapper.do_forward_pass(x, named)
-        n = x.size(1) - self.look_behind_samples
-        if y.dim() != 2 or y.size(0) != self.model_out_channels or y.size(1) != n:
-            raise RuntimeError(
-                "do_forward_pass returned shape " + str(y.shape) + ", expected ["
-                + str(self.model_out_channels) + ", " + str(n) + "] (out_channels, samples)"
-            )
-        return y
-
-    @torch.jit.export
-    def reset(self) -> None:
-        """Clear the model's state through ``reset_model``."""
-        self.wrapper.reset_model()
-
-    @torch.jit.export
-    def delay_samples(self) -> int:
-        """The model's own declared delay, in samples at its rate."""
-        return self.wrapper.calc_model_delay_samples()
-
-    @torch.jit.export
-    def is_active(self) -> bool:
-        """The model always runs."""
-        return True
-
-    @torch.jit.export
-    def underrun_count(self) -> int:
-        """The model stage never underruns."""
-        return 0
-
-    @torch.jit.export
-    def describe(self) -> str:
-        """The model's configured rate and block size."""
-        return "model: " + str(self.sample_rate) + " Hz, blocks of " + str(self.block_size) + " samples"
-
-    @torch.jit.export
-    def model_sample_rate(self) -> int:
-        """Sample rate (Hz) the model was configured with."""
-        return self.sample_rate
-
-    @torch.jit.export
-    def model_block_size(self) -> int:
-        """Block size (samples) the model was configured with, without look-behind."""
-        return self.block_size
-
-    @torch.jit.export
-    def model_delay_samples(self) -> int:
-        """The model's own declared delay, in samples at its rate."""
-        return self.wrapper.calc_model_delay_samples()
+    def model_calls(self) -> int:
+        """Blocks the model has processed since ``configure``."""
+        return self.inner.model_calls()

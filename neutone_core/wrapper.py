@@ -1,18 +1,30 @@
 """The wrapper protocol: what a researcher subclasses to put a model in a host.
 
-The method names and meanings follow the Neutone SDK README, so an SDK wrapper works with
-only its import line changed. Metadata getters run in Python at export; the methods the
-streaming graph calls (``do_forward_pass``, ``aggregate_params``, ``calc_model_delay_samples``,
-``reset_model``, ``set_model_sample_rate_and_buffer_size``) are compiled by TorchScript.
+The method names and meanings follow the Neutone SDK (1.5.2 and its README), so an SDK
+wrapper works with only its import line changed. Metadata getters run in Python at export;
+the methods the streaming graph calls (``do_forward_pass``, ``aggregate_params``,
+``calc_model_delay_samples``, ``reset_model``, ``set_model_sample_rate_and_buffer_size``) are
+compiled by TorchScript.
 """
 
-
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
 
-from neutone_core.parameters import MAX_N_PARAMS, NeutoneParameter, validate_parameters
+from neutone_core.metadata import build_metadata
+from neutone_core.model_stage import ModelStage
+from neutone_core.needs import StreamNeeds
+from neutone_core.parameters import IDENTITY, MAX_N_PARAMS, NeutoneParameter, validate_parameters
+
+MISSPELLED_METHODS: Dict[str, str] = {
+    "aggregate_param": "aggregate_params",
+    "get_look_behind_sample": "get_look_behind_samples",
+    "calc_model_delay_sample": "calc_model_delay_samples",
+    "set_model_sample_rate_and_buffer": "set_model_sample_rate_and_buffer_size",
+}
+"""Names a wrapper may define by mistake (the first is the SDK README's own spelling) -> the
+method neutone calls; a wrapper defining one is refused rather than silently ignored."""
 
 
 class WaveformToWaveformBase(nn.Module):
@@ -23,21 +35,23 @@ class WaveformToWaveformBase(nn.Module):
     else 2; ``out_channels`` likewise with ``is_output_mono()``.
 
     Args:
-        model: the PyTorch module the wrapper drives (stored as ``self.model``).
+        model: the PyTorch module the wrapper drives (stored as ``self.model``, put in eval mode).
+        use_debug_mode: kept as ``self.use_debug_mode`` for code written for the SDK;
+            :meth:`prepare_for_inference` clears it. neutone's checks run at export either way.
     """
 
     neutone_parameter_names: List[str]
 
-    def __init__(self, model: Optional[nn.Module] = None) -> None:
+    def __init__(self, model: Optional[nn.Module] = None, use_debug_mode: bool = True) -> None:
         super().__init__()
+        if model is not None:
+            model.eval()
         self.model = model
+        self.use_debug_mode = use_debug_mode
+        self.MAX_N_PARAMS = MAX_N_PARAMS
         self.neutone_parameter_names: List[str] = [p.name for p in self.neutone_parameters()]
-        self.register_buffer("aggregated_params", torch.zeros(MAX_N_PARAMS, 1), persistent=False)
-        self.register_buffer("param_mean_table", torch.zeros(0, 1), persistent=False)
-        self.register_buffer("param_mean_weights", torch.zeros(0, 1), persistent=False)
-        self.param_look_behind = 0
 
-    def neutone_parameters(self) -> list[NeutoneParameter]:
+    def neutone_parameters(self) -> List[NeutoneParameter]:
         """The declared knobs, validated (either spelling of the getter)."""
         if type(self).get_neutone_parameters is not WaveformToWaveformBase.get_neutone_parameters:
             return validate_parameters(self.get_neutone_parameters(), "get_neutone_parameters()")
@@ -112,6 +126,11 @@ class WaveformToWaveformBase(nn.Module):
         """Samples of past input prepended to every block (model gets ``L + n``, returns ``n``)."""
         return 0
 
+    def get_extra_needs(self) -> Dict[str, Any]:
+        """Needs beyond channels, rates and block sizes, each served by an adapter plugin that
+        registers for that name (e.g. ``{"dc_blocked": True}``); default none."""
+        return {}
+
     def get_wet_default_value(self) -> float:
         """Default of the host's wet knob, 0..1."""
         return 1.0
@@ -121,43 +140,94 @@ class WaveformToWaveformBase(nn.Module):
         return 0.0
 
     def get_input_gain_default_value(self) -> float:
-        """Default of the host's input gain knob, 0..1."""
-        return 1.0
+        """Default of the host's input gain knob, 0..1 (0.5 is 0 dB)."""
+        return 0.5
 
     def get_output_gain_default_value(self) -> float:
-        """Default of the host's output gain knob, 0..1."""
-        return 1.0
+        """Default of the host's output gain knob, 0..1 (0.5 is 0 dB)."""
+        return 0.5
+
+    def to_metadata(self) -> Dict[str, Any]:
+        """The metadata this wrapper exports with (the sample sounds come at export), validated."""
+        return build_metadata(self)
+
+    def prepare_for_inference(self) -> None:
+        """Put the wrapper and its model in eval mode and clear ``use_debug_mode`` (the SDK's
+        step before scripting; export does it too)."""
+        self.use_debug_mode = False
+        self.eval()
+
+    # --- composition (Python only) --------------------------------------------------------
+    def neutone_stream_needs(self) -> StreamNeeds:
+        """The innermost record the planner folds outward from: what ``do_forward_pass`` needs."""
+        return StreamNeeds(
+            input_channels=1 if self.is_input_mono() else 2,
+            output_channels=1 if self.is_output_mono() else 2,
+            native_sample_rates=tuple(int(r) for r in self.get_native_sample_rates()),
+            native_buffer_sizes=tuple(int(s) for s in self.get_native_buffer_sizes()),
+            look_behind_samples=int(self.get_look_behind_samples()),
+            extra=dict(self.get_extra_needs()),
+        )
+
+    def neutone_model_stage(self) -> nn.Module:
+        """The innermost stage of the composed graph: this wrapper inside a
+        :class:`~neutone_core.model_stage.ModelStage`."""
+        params = self.neutone_parameters()
+        mappings = [p.knob_mapping() for p in params] + [IDENTITY] * (MAX_N_PARAMS - len(params))
+        needs = self.neutone_stream_needs()
+        return ModelStage(
+            self,
+            needs.input_channels,
+            needs.output_channels,
+            needs.look_behind_samples,
+            [p.name for p in params],
+            mappings,
+            custom_aggregation=type(self).aggregate_params is not WaveformToWaveformBase.aggregate_params,
+        )
+
+    def neutone_default_knobs(self) -> List[float]:
+        """Each knob slot's default as the host sends it (0..1); unused slots 0."""
+        params = self.neutone_parameters()
+        return [float(p.default_value_0to1) for p in params] + [0.0] * (MAX_N_PARAMS - len(params))
+
+    def neutone_protocol_problems(self) -> List[str]:
+        """Mistakes in how the wrapper implements the protocol, one line each (empty if none)."""
+        problems = []
+        if type(self).do_forward_pass is WaveformToWaveformBase.do_forward_pass:
+            problems.append("do_forward_pass(x, params): not implemented; it is the model's forward pass")
+        for wrong, right in MISSPELLED_METHODS.items():
+            if hasattr(type(self), wrong) and not hasattr(WaveformToWaveformBase, wrong):
+                problems.append(f"{wrong}(): neutone never calls it; rename it {right}() (that is the method it calls)")
+        return problems
 
     # --- streaming (compiled by TorchScript) ----------------------------------------------
     def aggregate_params(self, params: Tensor) -> Tensor:
-        """Reduce the sample-accurate knobs ``(4, L + n)`` for one model call; default: the
-        mean over the ``n`` new samples (look-behind excluded), ``(4, 1)``.
+        """Reduce the sample-accurate knobs ``(4, L + n)`` for one model call.
 
-        Override to keep more detail (e.g. return ``params`` itself); row ``i`` becomes
-        ``params[name_i]`` in :meth:`do_forward_pass`.
+        Default: the mean of each knob over the ``n`` new samples, ``(4, 1)`` (the model stage
+        computes it exactly, allocation-free, when this method is not overridden). Override
+        to keep more detail, e.g. ``return params`` for sample-accurate knobs; row ``i``
+        becomes ``params[name_i]`` in :meth:`do_forward_pass`, mapped to the knob's range.
         """
-        n = params.size(1)
-        if n != self.param_mean_weights.size(0):
-            if n > self.param_mean_table.size(0):
-                self.prepare_param_aggregation(n, self.param_look_behind)
-            self.param_mean_weights = self.param_mean_table[:n]
-            self.param_mean_weights.zero_()
-            self.param_mean_weights[self.param_look_behind :].fill_(1.0 / (n - self.param_look_behind))
-        return torch.mm(params, self.param_mean_weights, out=self.aggregated_params)
-
-    def prepare_param_aggregation(self, max_samples: int, look_behind_samples: int) -> None:
-        """Allocate the default mean's weights for calls of up to ``max_samples`` samples, of
-        which the first ``look_behind_samples`` are history (called when the stream is set)."""
-        self.param_look_behind = look_behind_samples
-        self.param_mean_table = torch.zeros(max_samples, 1)
-        self.param_mean_weights = self.param_mean_table[:0]
+        look_behind = self.get_look_behind_samples()
+        return torch.mean(params[:, look_behind:], dim=1, keepdim=True)
 
     def calc_model_delay_samples(self) -> int:
-        """Delay the model itself adds, in samples at its own rate (e.g. lookahead); default 0."""
+        """Delay the model itself adds, in samples at its own rate (e.g. lookahead); default
+        the older SDK name :meth:`calc_min_delay_samples`."""
+        return self.calc_min_delay_samples()
+
+    def calc_min_delay_samples(self) -> int:
+        """The older SDK name of :meth:`calc_model_delay_samples`; honoured when overridden."""
         return 0
 
     def set_model_sample_rate_and_buffer_size(self, sample_rate: int, n_samples: int) -> bool:
-        """Called when the stream reaching the model changes (Hz, samples); return True if handled."""
+        """Called when the stream reaching the model changes (Hz, samples); return True if
+        handled. Default: the older SDK hook :meth:`set_model_buffer_size`."""
+        return self.set_model_buffer_size(n_samples)
+
+    def set_model_buffer_size(self, n_samples: int) -> bool:
+        """The older SDK name, with only the block size (samples); honoured when overridden."""
         return True
 
     def reset_model(self) -> bool:
@@ -167,6 +237,6 @@ class WaveformToWaveformBase(nn.Module):
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         """Run the model: x ``(in_channels, L + n)`` -> ``(out_channels, n)``.
 
-        ``params[name]`` holds the aggregated value of each declared knob, in 0..1.
+        ``params[name]`` holds each declared knob's value for the block, in the knob's range.
         """
         raise NotImplementedError("implement do_forward_pass(x, params) -> Tensor in your wrapper")

@@ -5,8 +5,7 @@ from typing import Dict, List
 import torch
 from torch import Tensor, nn
 
-from neutone_core import NeutoneParameter, WaveformToWaveformBase
-from neutone_core.stage import AdapterStage
+from neutone_core import AdapterStage, NeutoneParameter, Stream, WaveformToWaveformBase
 
 
 class DelayWrapper(WaveformToWaveformBase):
@@ -45,6 +44,43 @@ class DelayWrapper(WaveformToWaveformBase):
         return joined[:, : x.size(1)]
 
 
+class RunningSumWrapper(WaveformToWaveformBase):
+    """A running sum carried across calls in float32 (``cumsum`` per block plus the carried
+    total): partitions differ only by the rounding of sums taken in other orders."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.register_buffer("state", torch.zeros(2, 1))
+
+    def get_model_name(self) -> str:
+        return "running sum"
+
+    def get_model_authors(self) -> List[str]:
+        return ["neutone tests"]
+
+    def is_input_mono(self) -> bool:
+        return False
+
+    def is_output_mono(self) -> bool:
+        return False
+
+    def reset_model(self) -> bool:
+        self.state.zero_()
+        return True
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        out = torch.cumsum(x, dim=1) * 0.01 + self.state
+        self.state.copy_(out[:, -1:])
+        return out
+
+
+class ForgetfulSumWrapper(RunningSumWrapper):
+    """The same integrator forgetting its state at every call: a state bug."""
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        return torch.cumsum(x, dim=1) * 0.01
+
+
 class BlockLengthGainWrapper(WaveformToWaveformBase):
     """Scales by ``block length / 512``: its output depends on the host's block partition."""
 
@@ -73,18 +109,20 @@ class AllocatingMixerStage(AdapterStage):
         self.model_out_channels = model_out_channels
 
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
+    def configure(self, stream: Stream) -> None:
         self.active = True
         self.inner.configure(
-            sample_rate, block_size, self.model_in_channels, self.model_out_channels, model_sample_rate, model_block_size
+            Stream(
+                stream.sample_rate,
+                stream.block_size,
+                self.model_in_channels,
+                self.model_out_channels,
+                stream.pattern_numerator,
+                stream.pattern_denominator,
+                stream.pattern_offset,
+                0,
+                0,
+            )
         )
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from torch import Tensor
 
 from neutone_core import compose, save_neutone_model
-from neutone_core.bench import SCHEMA, bench_setting
-from neutone_core.cli import cli
-from neutone_core.host import stream
-from neutone_core.profiling import profile_model
-from neutone_core.sources import load_wrapper_from_file
 from neutone_core.testing import PassThroughWrapper
+from neutone_core.tools.bench import SCHEMA, bench_setting
+from neutone_core.tools.cli import cli
+from neutone_core.tools.host import stream
+from neutone_core.tools.profiling import profile_model
+from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 HELPERS = Path(__file__).parent / "host_tools_models.py"
@@ -78,7 +78,7 @@ def test_profile_groups_by_stage_and_operator(clipper_nm: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0].startswith("clipper at 48000 Hz / 512, mono host, 1 thread(s):")
     stages = [line.split()[0] for line in lines[2 : lines.index("by operator (top 5):")]]
-    assert stages == ["root", "mixer", "model", "interpreter"]
+    assert stages == ["root", "mixer", "model-stage", "model", "interpreter"]
     assert len(lines) == lines.index("by operator (top 5):") + 6
     report = json.loads(CliRunner().invoke(cli, ["profile", str(clipper_nm), "--blocks", "10", "--json"]).output)
     assert sum(row["share"] for row in report["by_stage"]) == pytest.approx(1.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from neutone_core.cli import cli
+from neutone_core.tools.cli import cli
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -49,14 +49,25 @@ def test_plugins_lists_distributions_and_what_they_provide() -> None:
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0
     assert "mixer  (neutone-adapter-mixer 0.1.0)" in result.output
-    assert "adapters: mixer (channels, priority 0)" in result.output
+    assert "adapters: mixer (channels, priority 0, rank 300)" in result.output
+    assert "adapters: left-channel (channels, priority -10, nests like its need's adapter)" in result.output
     report = json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)
     by_plugin = {p["plugin"]: p for p in report["plugins"]}
-    assert by_plugin["torchscript"]["model_families"] == ["torchscript"]
-    assert by_plugin["torchscript"]["checks"] == ["finite_output"]
-    assert by_plugin["neutone"]["checks"] == [
-        "metadata_valid", "reload_identical", "delay_reported", "block_partition", "no_allocations", "realtime", "sample_sounds"
+    torchscript = by_plugin["torchscript"]
+    assert torchscript["hooks"] == ["register_adapters", "register_model_families", "register_checks", "register_commands"]
+    assert [f["name"] for f in torchscript["model_families"]] == ["torchscript"]
+    assert torchscript["checks"] == [{"name": "finite_output", "description": "output is finite for silence and loud noise"}]
+    assert torchscript["commands"] == ["torchscript-info"]
+    assert by_plugin["neutone-checks"]["distribution"] == "neutone"
+    assert [c["name"] for c in by_plugin["neutone-checks"]["checks"]] == [
+        "metadata_valid", "reload_identical", "delay_reported", "block_partition", "offline_mode", "no_allocations",
+        "realtime", "sample_sounds",
     ]
+    [mixer] = by_plugin["mixer"]["adapters"]
+    assert mixer == {"name": "mixer", "need": "channels", "priority": 0, "rank": 300, "options": {},
+                     "description": "mono/stereo: averages stereo into mono models, duplicates mono out to stereo hosts"}
+    only_commands = json.loads(CliRunner().invoke(cli, ["plugins", "--json", "--hook", "register_commands"]).output)
+    assert [p["plugin"] for p in only_commands["plugins"]] == ["torchscript"]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +78,10 @@ def test_plugins_lists_distributions_and_what_they_provide() -> None:
         (["compose", "nothing.py:Wrapper", "-o", "out"], "no such file nothing.py"),
         (["compose", f"{EXAMPLES}/clipper.py:Nope", "-o", "out"], "defines no 'Nope'"),
         (["compose", f"{EXAMPLES}/clipper.py", "-o", "out"], "expected path/to/file.py:ClassName"),
-        (["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", "out", "--adapter", "time=x"], "unknown need 'time'"),
+        (
+            ["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", "out", "--adapter", "time=x"],
+            "no adapter of that name serves time (available: none installed); needs served here: buffer_size, channels",
+        ),
         (
             ["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", "out", "--adapter-option", "mixer.speed=2"],
             "adapter 'mixer' has no option speed",

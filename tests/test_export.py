@@ -10,14 +10,15 @@ from torch import Tensor
 from neutone_core import (
     ExportCheckError,
     ModelFileError,
+    ModelRuntimeError,
     ScriptingError,
     compose,
     load_neutone_model,
     save_neutone_model,
 )
-from neutone_core.host import stream
-from neutone_core.sources import load_wrapper_from_file
 from neutone_core.testing import PassThroughWrapper
+from neutone_core.tools.host import stream
+from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 EXAMPLE_SOURCES = [
@@ -33,7 +34,8 @@ def test_export_writes_model_and_metadata(tmp_path: Path, clipper_wrapper) -> No
     on_disk = json.loads((tmp_path / "out" / "metadata.json").read_text())
     module, inside = load_neutone_model(result.model_path)
     assert inside == on_disk == result.metadata
-    assert json.loads(module.get_metadata_json()) == inside
+    assert len(inside["sample_sound_files"]) == 3
+    assert json.loads(module.get_metadata_json()) == {k: v for k, v in inside.items() if k != "sample_sound_files"}
     assert [p.spec.name for p in result.plan] == ["mixer"]
     assert result.reports["reload_identical"].startswith("reloaded file bit-identical")
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".model-")]
@@ -59,10 +61,12 @@ def test_every_host_method_is_callable_with_the_contract_types(tmp_path: Path, c
     assert module.get_native_sample_rates() == [] and module.get_native_buffer_sizes() == []
     assert "forward_bt" in module.get_preserved_attributes()
     metadata = module.to_metadata()
-    assert json.loads(metadata["model_name"]) == "clipper"
+    assert metadata["model_name"] == "clipper" and metadata["is_experimental"] is False
+    assert metadata["native_sample_rates"] == [] and isinstance(metadata["date_created"], float)
+    assert metadata["neutone_parameters"]["p1"]["type"] == "continuous"
     assert isinstance(module.get_metadata_json(), str)
     assert module.get_wet_default_value() == 1.0 and module.get_dry_default_value() == 0.0
-    assert module.get_input_gain_default_value() == 1.0 and module.get_output_gain_default_value() == 1.0
+    assert module.get_input_gain_default_value() == 0.5 and module.get_output_gain_default_value() == 0.5
     assert torch.equal(module.get_default_param_values(), torch.tensor([[0.5], [1.0], [1.0], [0.0]]))
     assert module.get_underrun_count() == 0
     assert module.get_stage_names() == ["mixer", "model"]
@@ -156,8 +160,12 @@ def test_model_returning_the_wrong_shape_is_named(tmp_path: Path) -> None:
         def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
             return x[:, :-1]
 
-    with pytest.raises(Exception, match=r"do_forward_pass returned shape \[2, 511\], expected \[2, 512\]"):
+    with pytest.raises(ModelRuntimeError) as info:
         stream(compose(WrongShape()).scripted, torch.zeros(2, 512), 48000, 512)
+    message = str(info.value)
+    assert "\n" not in message, "one line, no TorchScript traceback"
+    assert message.startswith("the model raised while being configured for 48000 Hz / 512 samples / stereo")
+    assert "do_forward_pass returned shape [2, 511] for an input of shape [2, 512], expected [2, 512]" in message
 
 
 def test_loading_a_file_that_is_not_an_archive_is_one_clear_error(tmp_path: Path) -> None:

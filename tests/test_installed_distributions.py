@@ -65,11 +65,11 @@ def test_core_alone_names_the_missing_adapter_and_the_pip_command(core_venv: Pat
     assert [p["distribution"] for p in plugins["plugins"]] == ["neutone"]
     done = run([neutone, "compose", f"{ROOT}/examples/clipper.py:ClipperModelWrapper", "-o", str(tmp_path)], check=False)
     assert done.returncode == 1
-    assert done.stderr.strip() == (
-        "Error: the model needs an adapter for channels (the model is stereo-in, stereo-out and hosts send mono or stereo), "
-        'and no installed plugin provides one. Install the first-party adapter: pip install "neutone[mixer]" '
-        "(distribution neutone-adapter-mixer)"
-    )
+    assert done.stderr.strip().splitlines() == [
+        "Error: the model needs what the host does not offer (stereo-in stereo-out, rates any, blocks any):",
+        "  - stereo-in stereo-out while hosts send mono or stereo: no installed plugin serves channels. Install the "
+        'first-party adapter: pip install "neutone[mixer]" (distribution neutone-adapter-mixer)',
+    ]
     assert not (tmp_path / "model.nm").exists()
 
 
@@ -80,8 +80,10 @@ def test_installed_plugins_are_discovered_and_a_broken_one_is_reported(core_venv
     neutone = str(core_venv / "bin" / "neutone")
     report = json.loads(run([neutone, "plugins", "--json"]).stdout)
     by_distribution = {p["distribution"]: p for p in report["plugins"]}
-    assert by_distribution["neutone-adapter-mixer"]["adapters"] == ["mixer (channels, priority 0)"]
-    assert by_distribution["neutone-torchscript"]["model_families"] == ["torchscript"]
+    assert [(a["name"], a["need"], a["rank"]) for a in by_distribution["neutone-adapter-mixer"]["adapters"]] == [
+        ("mixer", "channels", 300)
+    ]
+    assert [f["name"] for f in by_distribution["neutone-torchscript"]["model_families"]] == ["torchscript"]
     assert report["failures"] == [
         {"plugin": "broken", "distribution": "neutone-broken-plugin", "stage": "import", "error": "ImportError: needs libfoo 2.0"}
     ]

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from neutone_core import compose, load_neutone_model, save_neutone_model
-from neutone_core.host import active_stage_names, impulse_delay, stream
 from neutone_core.testing import PassThroughWrapper, count_allocations
+from neutone_core.tools.host import active_stage_names, impulse_delay, stream
 
 HOST_SETTINGS = [(48000, 512, 2), (44100, 100, 1), (96000, 4096, 2), (22050, 64, 1), (8000, 1, 2), (192000, 2048, 1)]
 

@@ -12,7 +12,7 @@ PUBLISHED_FIELDS = {
     "technical_description", "technical_links", "tags", "citation", "is_experimental", "neutone_parameters",
     "wet_default_value", "dry_default_value", "input_gain_default_value", "output_gain_default_value",
     "is_input_mono", "is_output_mono", "model_type", "native_sample_rates", "native_buffer_sizes",
-    "look_behind_samples", "sample_sound_files", "sdk_version", "pytorch_version", "date_created",
+    "look_behind_samples", "sample_sound_files", "sdk_version", "neutone_version", "pytorch_version", "date_created",
 }
 
 
@@ -24,6 +24,7 @@ def test_clipper_metadata_has_every_published_field(clipper_wrapper) -> None:
         "name": "min", "description": "min clip threshold", "default_value": 0.5, "used": True, "type": "continuous"
     }
     assert meta["neutone_parameters"]["p4"]["used"] is False
+    assert meta["sdk_version"] == "1.5.2" and isinstance(meta["date_created"], float)
     assert json.loads(metadata_json(meta)) == meta
 
 

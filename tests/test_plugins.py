@@ -8,7 +8,7 @@ import pluggy
 import pytest
 from torch import nn
 
-from neutone_core import compose
+from neutone_core import MissingAdapterError, compose
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
 from neutone_core.plugins import get_registry, pm
@@ -80,7 +80,7 @@ def test_a_hook_that_raises_is_reported_and_the_others_still_register(register_p
     assert "mixer" in registry.adapters
 
 
-def test_unknown_need_is_reported(register_plugin) -> None:
+def test_a_new_need_without_nesting_is_refused_only_for_models_that_need_it(register_plugin) -> None:
     class UnknownNeed:
         @staticmethod
         @hookimpl
@@ -88,8 +88,22 @@ def test_unknown_need_is_reported(register_plugin) -> None:
             register("warp", "time_travel", mixer_factory)
 
     register_plugin(UnknownNeed(), "unknown-need")
-    [failure] = [f for f in get_registry().failures if f.plugin == "unknown-need"]
-    assert "serves unknown need 'time_travel'; needs are channels, sample_rate, buffer_size" in failure.error
+    assert get_registry().adapters["warp"].need == "time_travel"
+    assert compose(PassThroughWrapper()).graph.stage_names == ["mixer", "model"], "other models are not affected"
+    with pytest.raises(MissingAdapterError, match=r"adapter 'warp' \(\(in-process\)\) serves 'time_travel' without saying where"):
+        compose(PassThroughWrapper(extra_needs={"time_travel": True}))
+
+
+def test_rank_needed_and_outer_come_together(register_plugin) -> None:
+    class HalfDeclared:
+        @staticmethod
+        @hookimpl
+        def register_adapters(register: Callable[..., None]) -> None:
+            register("half", "time_travel", mixer_factory, rank=5)
+
+    register_plugin(HalfDeclared(), "half-declared")
+    [failure] = [f for f in get_registry().failures if f.plugin == "half-declared"]
+    assert "pass rank, needed and outer together" in failure.error
 
 
 def test_misspelled_hook_fails_loudly() -> None:

@@ -14,10 +14,10 @@ import torch
 from click.testing import CliRunner, Result
 
 from neutone_core import save_neutone_model
-from neutone_core.cli import cli
 from neutone_core.export import load_neutone_model
-from neutone_core.host import stream
-from neutone_core.sources import load_wrapper_from_file
+from neutone_core.tools.cli import cli
+from neutone_core.tools.host import stream
+from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 HELPERS = Path(__file__).parent / "host_tools_models.py"
@@ -165,9 +165,9 @@ def test_bad_files_give_one_clear_line(tmp_path: Path, clipper_nm: Path) -> None
 
 
 def test_long_files_show_a_progress_bar(tmp_path: Path, clipper_nm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import neutone_core.cli
+    import neutone_core.tools.cli
 
-    monkeypatch.setattr(neutone_core.cli, "LONG_FILE_SECONDS", 0.1)
+    monkeypatch.setattr(neutone_core.tools.cli, "LONG_FILE_SECONDS", 0.1)
     noise_file(tmp_path / "long.wav", seconds=2.0)
     result = invoke("render", clipper_nm, tmp_path / "long.wav", "-o", tmp_path / "out.wav")
     assert result.exit_code == 0, result.output

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from neutone_core.parameters import MAX_N_PARAMS
-from neutone_core.stage import AdapterStage
+from neutone_core.stage import AdapterStage, Stream, stream_with
 
 
 def fifo_delay_samples(numerator: int, denominator: int, offset: int, model_block_size: int) -> int:
@@ -90,14 +90,12 @@ class FifoStage(AdapterStage):
         self.register_buffer("input_audio", torch.zeros(1, 0), persistent=False)
         self.register_buffer("input_params", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.register_buffer("output_audio", torch.zeros(1, 0), persistent=False)
-        self.sample_rate = 0
+        self.register_buffer("model_audio", torch.zeros(1, 0), persistent=False)
+        self.register_buffer("model_params", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
+        self.register_buffer("model_audio_view", torch.zeros(1, 0), persistent=False)
+        self.register_buffer("model_params_view", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
         self.block_size = 0
-        self.in_channels = 1
-        self.out_channels = 1
-        self.requested_model_sample_rate = 0
-        self.requested_model_block_size = 0
         self.model_block = 0
-        self.inner_block_size = 0
         self.fifo_delay = 0
         self.pass_through = False
         self.input_capacity = 0
@@ -111,60 +109,62 @@ class FifoStage(AdapterStage):
 
     # --- configuration --------------------------------------------------------------------
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
-        """Allocate both queues for outer blocks of up to ``block_size`` samples and every
-        native size, then choose the native size for a host keeping ``block_size``.
+    def configure(self, stream: Stream) -> None:
+        """Allocate both queues for outer blocks of up to ``stream.block_size`` samples and
+        every native size, choose the native size with the least delay for the stream's block
+        pattern, then configure the inner once.
 
-        ``model_block_size`` (samples, 0 = choose) must be one of the native sizes."""
-        if model_block_size != 0 and len(self.native_buffer_sizes) > 0:
-            if model_block_size not in self.native_buffer_sizes:
-                raise ValueError(
-                    "requested model buffer size " + str(model_block_size) + " samples is not one of the model's native "
-                    "buffer sizes " + str(self.native_buffer_sizes) + "; request one of them or 0 to let the FIFO choose"
-                )
-        self.sample_rate = sample_rate
-        self.block_size = block_size
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.requested_model_sample_rate = model_sample_rate
-        self.requested_model_block_size = model_block_size
-        largest = self.largest_native_buffer_size
-        self.input_capacity = 2 * (self.look_behind + largest + block_size)
-        self.output_capacity = 2 * (largest + block_size)
-        self.input_audio = torch.zeros(in_channels, self.input_capacity)
-        self.input_params = torch.zeros(self.n_params, self.input_capacity)
-        self.output_audio = torch.zeros(out_channels, self.output_capacity)
-        self.inner_block_size = 0
-        self.underruns = 0
-        self._choose(block_size, 1, 0)
-
-    @torch.jit.export
-    def set_block_pattern(self, numerator: int, denominator: int, offset: int) -> None:
-        """Choose the native size and delay for the promised pattern (see the module docs)."""
-        if numerator < 1 or denominator < 1:
+        ``stream.requested_block_size`` (samples, 0 = choose) must be one of the native sizes."""
+        requested = stream.requested_block_size
+        if requested != 0 and len(self.native_buffer_sizes) > 0 and requested not in self.native_buffer_sizes:
             raise ValueError(
-                "block pattern " + str(numerator) + "/" + str(denominator) + ": numerator and denominator must be >= 1"
+                "requested model buffer size " + str(requested) + " samples is not one of the model's native "
+                "buffer sizes " + str(self.native_buffer_sizes) + "; request one of them or 0 to let the FIFO choose"
             )
-        self._choose(numerator, denominator, offset)
+        if stream.pattern_numerator < 1 or stream.pattern_denominator < 1:
+            raise ValueError(
+                "block pattern " + str(stream.pattern_numerator) + "/" + str(stream.pattern_denominator)
+                + ": numerator and denominator must be >= 1"
+            )
+        self.block_size = stream.block_size
+        self._choose(stream.pattern_numerator, stream.pattern_denominator, stream.pattern_offset, requested)
+        largest = self.largest_native_buffer_size
+        self.input_capacity = 2 * (self.look_behind + largest + stream.block_size)
+        self.output_capacity = 2 * (largest + stream.block_size)
+        self.input_audio = torch.zeros(stream.in_channels, self.input_capacity)
+        self.input_params = torch.zeros(self.n_params, self.input_capacity)
+        self.output_audio = torch.zeros(stream.out_channels, self.output_capacity)
+        window = self.look_behind + (self.model_block if self.model_block > 0 else stream.block_size)
+        copies = window if self.look_behind > 0 else 0
+        self.model_audio = torch.zeros(stream.in_channels, copies)
+        self.model_params = torch.zeros(self.n_params, copies)
+        self.model_audio_view = self.model_audio.narrow(1, 0, copies)
+        self.model_params_view = self.model_params.narrow(1, 0, copies)
+        self.underruns = 0
+        if self.model_block == 0:
+            inner = stream_with(
+                stream,
+                stream.sample_rate,
+                stream.block_size,
+                stream.pattern_numerator,
+                stream.pattern_denominator,
+                stream.pattern_offset,
+            )
+        else:
+            inner = stream_with(stream, stream.sample_rate, self.model_block, self.model_block, 1, 0)
+        self.inner.configure(inner)
+        self.reset_state()
 
-    def _choose(self, numerator: int, denominator: int, offset: int) -> None:
+    def _choose(self, numerator: int, denominator: int, offset: int, requested: int) -> None:
+        """The native size and delay for the promised pattern (see the module docs)."""
         if len(self.native_buffer_sizes) == 0:
             self.model_block = 0
             self.fifo_delay = 0
-            inner_block = self.block_size
         else:
             best_size = 0
             best_delay = 0
             for size in self.native_buffer_sizes:
-                if self.requested_model_block_size != 0 and size != self.requested_model_block_size:
+                if requested != 0 and size != requested:
                     continue
                 if self.any_block_pattern:
                     delay = size - 1
@@ -175,26 +175,10 @@ class FifoStage(AdapterStage):
                     best_delay = delay
             self.model_block = best_size
             self.fifo_delay = best_delay
-            inner_block = best_size
         self.pass_through = self.look_behind == 0 and self.fifo_delay == 0
         self.active = self.look_behind > 0 or (
             self.model_block > 0 and (self.fifo_delay > 0 or numerator != self.model_block * denominator)
         )
-        if inner_block != self.inner_block_size:
-            self.inner_block_size = inner_block
-            self.inner.configure(
-                self.sample_rate,
-                inner_block,
-                self.in_channels,
-                self.out_channels,
-                self.requested_model_sample_rate,
-                inner_block,
-            )
-        if self.model_block == 0:
-            self.inner.set_block_pattern(numerator, denominator, offset)
-        else:
-            self.inner.set_block_pattern(self.model_block, 1, 0)
-        self.reset_state()
 
     def reset_state(self) -> None:
         """Empty both queues: zero history before the first block, ``D`` zeros to be output."""
@@ -212,6 +196,8 @@ class FifoStage(AdapterStage):
         """Queue ``x`` ``(in_channels, n)`` and ``params`` ``(4, n)``, run the model on every full
         native block, return the next ``n`` output samples ``(out_channels, n)``."""
         n = x.size(1)
+        if n == 0:
+            return self.output_audio.narrow(1, 0, 0)
         if self.model_block == 0:
             return self._forward_with_history(x, params)
         if (
@@ -228,17 +214,29 @@ class FifoStage(AdapterStage):
         self._make_output_room(model_calls * block, n)
         for _ in range(model_calls):
             start = self.input_start - self.look_behind
-            y = self.inner(self.input_audio.narrow(1, start, span), self.input_params.narrow(1, start, span))
-            self._write(y)
+            audio = self.input_audio.narrow(1, start, span)
+            knobs = self.input_params.narrow(1, start, span)
+            if self.look_behind > 0:
+                # the window's history is read again next time: hand the model copies
+                self.model_audio_view.copy_(audio)
+                self.model_params_view.copy_(knobs)
+                audio = self.model_audio_view
+                knobs = self.model_params_view
+            self._write(self.inner(audio, knobs))
             self.input_start += block
         return self._read(n)
 
     def _forward_with_history(self, x: Tensor, params: Tensor) -> Tensor:
+        """No native size: each block goes to the model at once, after its history (copies:
+        the history is read again next time)."""
         self._append(x, params)
         start = self.input_start - self.look_behind
-        y = self.inner(
-            self.input_audio.narrow(1, start, self.input_end - start), self.input_params.narrow(1, start, self.input_end - start)
-        )
+        span = self.input_end - start
+        audio = self.model_audio.narrow(1, 0, span)
+        knobs = self.model_params.narrow(1, 0, span)
+        audio.copy_(self.input_audio.narrow(1, start, span))
+        knobs.copy_(self.input_params.narrow(1, start, span))
+        y = self.inner(audio, knobs)
         self.input_start = self.input_end
         return y
 
@@ -251,7 +249,7 @@ class FifoStage(AdapterStage):
             self.input_params[:, :keep].copy_(self.input_params[:, source : self.input_end])
             self.input_start = self.look_behind
             self.input_end = keep
-        if not self.history_primed:
+        if not self.history_primed and n > 0:
             history = self.input_params[:, self.input_start - self.look_behind : self.input_start]
             history.copy_(params[:, :1].expand(self.n_params, self.look_behind))
             self.history_primed = True

@@ -4,7 +4,7 @@
 import torch
 from torch import Tensor, nn
 
-from neutone_core.stage import AdapterStage
+from neutone_core.stage import AdapterStage, Stream
 
 
 class MixerStage(AdapterStage):
@@ -36,24 +36,26 @@ class MixerStage(AdapterStage):
         self.block_size = 0
 
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
-        """Allocate mixing buffers for blocks of up to ``block_size`` samples; the host's
+    def configure(self, stream: Stream) -> None:
+        """Allocate mixing buffers for blocks of up to ``stream.block_size`` samples; the host's
         channel count may still change per call."""
-        self.active = in_channels != self.model_in_channels or out_channels != self.model_out_channels
-        self.block_size = block_size
-        self.model_in_block = torch.zeros(self.model_in_channels, block_size)
-        self.host_out_block = torch.zeros(self.host_max_channels, block_size)
-        self.host_out_view = self.host_out_block[:in_channels]
+        self.active = stream.in_channels != self.model_in_channels or stream.out_channels != self.model_out_channels
+        self.block_size = stream.block_size
+        self.model_in_block = torch.zeros(self.model_in_channels, stream.block_size)
+        self.host_out_block = torch.zeros(self.host_max_channels, stream.block_size)
+        self.host_out_view = self.host_out_block.narrow(0, 0, stream.in_channels)
         self.inner.configure(
-            sample_rate, block_size, self.model_in_channels, self.model_out_channels, model_sample_rate, model_block_size
+            Stream(
+                stream.sample_rate,
+                stream.block_size,
+                self.model_in_channels,
+                self.model_out_channels,
+                stream.pattern_numerator,
+                stream.pattern_denominator,
+                stream.pattern_offset,
+                stream.requested_sample_rate,
+                stream.requested_block_size,
+            )
         )
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
@@ -63,7 +65,7 @@ class MixerStage(AdapterStage):
         full_block = n == self.block_size
         model_in = x
         if host_channels != self.model_in_channels:
-            model_in = self.model_in_block if full_block else self.model_in_block[:, :n]
+            model_in = self.model_in_block if full_block else self.model_in_block.narrow(1, 0, n)
             if host_channels > self.model_in_channels:
                 torch.mm(self.average_row, x, out=model_in)
             else:
@@ -74,7 +76,7 @@ class MixerStage(AdapterStage):
         if full_block and host_channels == self.host_out_view.size(0):
             host_out = self.host_out_view
         else:
-            host_out = self.host_out_block[:host_channels, :n]
+            host_out = self.host_out_block.narrow(0, 0, host_channels).narrow(1, 0, n)
         if y.size(0) > host_channels:
             torch.sum(y, [0], True, out=host_out).mul_(self.one_half)
         else:

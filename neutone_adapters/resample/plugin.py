@@ -8,9 +8,7 @@ from torch import nn
 
 from neutone_adapters.resample.polyphase import QUALITY_PRESETS, resample
 from neutone_adapters.resample.stage import ResampleStage
-from neutone_core.hookspecs import hookimpl
-from neutone_core.needs import ModelNeeds
-from neutone_core.planner import choice_option
+from neutone_core import StreamNeeds, choice_option, hookimpl
 
 DEFAULT_QUALITY = "high"
 """Preset used when ``resample.quality`` is not given."""
@@ -22,12 +20,28 @@ QUALITY_HELP: dict[str, str] = {
 """Accepted values of the ``quality`` option."""
 
 
-def build_resampler(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> ResampleStage:
-    """Factory: a resampler between any host rate and the model's native rates.
+RANK = 200
+"""Between the mixer and the FIFO: the FIFO then cuts blocks at the model's rate."""
+
+
+def resampler_needed(inner: StreamNeeds) -> str | None:
+    """Needed when the inner stage names its sample rates."""
+    if not inner.native_sample_rates:
+        return None
+    return f"native sample rates {list(inner.native_sample_rates)} Hz"
+
+
+def resampler_outer(inner: StreamNeeds, options: dict[str, str]) -> StreamNeeds:
+    """Outside the resampler, any rate."""
+    return inner.with_changes(native_sample_rates=())
+
+
+def build_resampler(inner: StreamNeeds, inner_stage: nn.Module, options: dict[str, str]) -> ResampleStage:
+    """Factory: a resampler between any host rate and the inner stage's native rates.
 
     Options: ``quality`` (``high`` or ``low-latency``, see :data:`QUALITY_HELP`)."""
     quality = choice_option("resample", options, "quality", list(QUALITY_PRESETS), DEFAULT_QUALITY)
-    return ResampleStage(inner, list(needs.native_sample_rates), QUALITY_PRESETS[quality], quality)
+    return ResampleStage(inner_stage, list(inner.native_sample_rates), QUALITY_PRESETS[quality], quality)
 
 
 @hookimpl
@@ -41,4 +55,7 @@ def register_adapters(register: Callable[..., None]) -> None:
         description="polyphase Kaiser-sinc resampler: exact native rate, exact integer delay, any host rate",
         options={"quality": "high | low-latency: " + "; ".join(f"{k}: {v}" for k, v in QUALITY_HELP.items())},
         offline=resample,
+        rank=RANK,
+        needed=resampler_needed,
+        outer=resampler_outer,
     )

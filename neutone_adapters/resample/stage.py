@@ -21,7 +21,6 @@ its content time (tick ``j * Mh + a - Cd``), at most half a host sample away (sa
 keeps them in 0..1, with no ringing).
 """
 
-
 import math
 from typing import List
 
@@ -31,7 +30,7 @@ from torch import Tensor, nn
 from neutone_adapters.resample.design import half_length_ticks
 from neutone_adapters.resample.polyphase import PolyphaseResampler
 from neutone_core.parameters import MAX_N_PARAMS
-from neutone_core.stage import AdapterStage
+from neutone_core.stage import AdapterStage, Stream, stream_with
 
 
 def choose_native_rate(host_rate: int, native_rates: List[int], requested_rate: int) -> int:
@@ -45,8 +44,11 @@ def choose_native_rate(host_rate: int, native_rates: List[int], requested_rate: 
     if requested_rate != 0:
         if requested_rate not in native_rates:
             raise ValueError(
-                "requested model sample rate " + str(requested_rate) + " Hz is not a native rate of the model "
-                + str(native_rates) + " (get_native_sample_rates()); request one of them or 0 to choose"
+                "requested model sample rate "
+                + str(requested_rate)
+                + " Hz is not a native rate of the model "
+                + str(native_rates)
+                + " (get_native_sample_rates()); request one of them or 0 to choose"
             )
         return requested_rate
     if host_rate in native_rates:
@@ -95,8 +97,6 @@ class ResampleStage(AdapterStage):
         self.host_rate = 0
         self.model_rate = 0
         self.block_size = 0
-        self.in_channels = 1
-        self.out_channels = 1
         self.model_block = 0
         self.host_ticks = 1
         self.model_ticks = 1
@@ -105,66 +105,54 @@ class ResampleStage(AdapterStage):
         self.total_delay = 0
 
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
-        """Choose the native rate, configure the inner for blocks of up to ``ceil(block_size *
-        R / H)`` model samples, then build the filters for a host keeping ``block_size``."""
-        rate = choose_native_rate(sample_rate, self.native_sample_rates, model_sample_rate)
-        self.host_rate = sample_rate
+    def configure(self, stream: Stream) -> None:
+        """Choose the native rate; configure the inner once for the model-rate blocks and
+        pattern the host's produce (``floor((k * numerator * Lh + offset * Lh + Mh - 1) / Mh)``,
+        ``a = 0``, at most ``ceil(block_size * R / H)`` samples), read its delay, choose the up
+        phase ``b`` and build both filters."""
+        rate = choose_native_rate(stream.sample_rate, self.native_sample_rates, stream.requested_sample_rate)
+        self.host_rate = stream.sample_rate
         self.model_rate = rate
-        self.block_size = block_size
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.active = rate != sample_rate
+        self.block_size = stream.block_size
+        self.active = rate != stream.sample_rate
         if not self.active:
-            self.inner.configure(sample_rate, block_size, in_channels, out_channels, rate, model_block_size)
+            self.inner.configure(stream)
             return
-        divisor = math.gcd(sample_rate, rate)
-        self.host_ticks = rate // divisor
-        self.model_ticks = sample_rate // divisor
-        self.model_block = (block_size * self.host_ticks + self.model_ticks - 1) // self.model_ticks
-        self.down_center = half_length_ticks(sample_rate, rate, self.quality)
-        self.up_center = half_length_ticks(rate, sample_rate, self.quality)
-        self.inner.configure(rate, self.model_block, in_channels, out_channels, rate, model_block_size)
-        self.set_block_pattern(block_size, 1, 0)
-
-    @torch.jit.export
-    def set_block_pattern(self, numerator: int, denominator: int, offset: int) -> None:
-        """Tell the inner its model-rate pattern ``floor((k * numerator * Lh + offset * Lh + Mh - 1)
-        / Mh)`` (``a = 0``), read its delay, choose the up phase ``b`` and build both filters'
-        tables."""
-        if not self.active:
-            self.inner.set_block_pattern(numerator, denominator, offset)
-            return
-        if denominator != 1:
+        if stream.pattern_denominator != 1:
             raise ValueError(
-                "resampler: block pattern " + str(numerator) + "/" + str(denominator)
+                "resampler: block pattern "
+                + str(stream.pattern_numerator)
+                + "/"
+                + str(stream.pattern_denominator)
                 + " has a fractional block length; the resampler needs whole host blocks (denominator 1)"
             )
-        model_offset = offset * self.host_ticks + self.model_ticks - 1
-        self.inner.set_block_pattern(numerator * self.host_ticks, self.model_ticks, model_offset)
+        divisor = math.gcd(stream.sample_rate, rate)
+        self.host_ticks = rate // divisor
+        self.model_ticks = stream.sample_rate // divisor
+        self.model_block = (stream.block_size * self.host_ticks + self.model_ticks - 1) // self.model_ticks
+        self.down_center = half_length_ticks(stream.sample_rate, rate, self.quality)
+        self.up_center = half_length_ticks(rate, stream.sample_rate, self.quality)
+        model_offset = stream.pattern_offset * self.host_ticks + self.model_ticks - 1
+        self.inner.configure(
+            stream_with(
+                stream, rate, self.model_block, stream.pattern_numerator * self.host_ticks, self.model_ticks, model_offset
+            )
+        )
         inner_ticks = self.down_center + self.up_center + self.inner.delay_samples() * self.model_ticks
         self.total_delay = inner_ticks // self.host_ticks
         up_phase = inner_ticks % self.host_ticks
         self.down.configure(
-            self.host_rate,
-            self.model_rate,
-            self.in_channels,
+            stream.sample_rate,
+            rate,
+            stream.in_channels,
             self.n_params,
-            self.block_size,
+            stream.block_size,
             self.model_block,
             self.quality,
             0,
         )
         self.up.configure(
-            self.model_rate, self.host_rate, self.out_channels, 0, self.model_block, self.block_size, self.quality, up_phase
+            rate, stream.sample_rate, stream.out_channels, 0, self.model_block, stream.block_size, self.quality, up_phase
         )
         self.reset_state()
 
@@ -199,6 +187,15 @@ class ResampleStage(AdapterStage):
         if not self.active:
             return "resample: inactive (host rate " + str(self.host_rate) + " Hz is native)"
         return (
-            "resample: " + str(self.host_rate) + " Hz <-> " + str(self.model_rate) + " Hz, quality " + self.quality_name
-            + ", " + str(self.down.taps) + "/" + str(self.up.taps) + " taps per output"
+            "resample: "
+            + str(self.host_rate)
+            + " Hz <-> "
+            + str(self.model_rate)
+            + " Hz, quality "
+            + self.quality_name
+            + ", "
+            + str(self.down.taps)
+            + "/"
+            + str(self.up.taps)
+            + " taps per output"
         )

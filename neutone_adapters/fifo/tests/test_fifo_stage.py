@@ -8,11 +8,11 @@ import torch
 
 from neutone_adapters.fifo.stage import FifoStage, fifo_delay_samples
 from neutone_adapters.fifo.tests.fifo_helpers import delayed, drive, scripted_root
-from neutone_core import PlanError, compose, load_neutone_model, save_neutone_model
-from neutone_core.host import walk_stages
+from neutone_core import PlanError, Stream, StreamNeeds, compose, load_neutone_model, save_neutone_model
 from neutone_core.plugins import get_registry
-from neutone_core.stage import ModelStage
-from neutone_core.testing import PassThroughWrapper, count_allocations
+from neutone_core.stage import host_stream
+from neutone_core.testing import PassThroughWrapper, check_adapter, count_allocations
+from neutone_core.tools.host import walk_stages
 
 
 def fifo_of(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
@@ -84,18 +84,45 @@ def test_fifo_is_registered_through_the_neutone_entry_point() -> None:
     assert "policy" in spec.options and "fixed" in spec.options["policy"] and "any" in spec.options["policy"]
 
 
+def fifo_stage(native_sizes: List[int], look_behind: int = 0, any_pattern: bool = False) -> torch.jit.ScriptModule:
+    inner = PassThroughWrapper(native_buffer_sizes=native_sizes, look_behind_samples=look_behind).neutone_model_stage()
+    return torch.jit.script(FifoStage(inner, native_sizes, look_behind, any_pattern))
+
+
 def test_block_pattern_with_zero_denominator_is_refused() -> None:
-    stage = torch.jit.script(FifoStage(ModelStage(PassThroughWrapper(native_buffer_sizes=[2048])), [2048], 0, False))
-    stage.configure(48000, 512, 2, 2, 0, 0)
     with pytest.raises(Exception, match="block pattern 512/0"):
-        stage.set_block_pattern(512, 0, 0)
+        fifo_stage([2048]).configure(Stream(48000, 512, 2, 2, 512, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("native_sizes", "look_behind", "policy", "stream", "sequences"),
+    [
+        ((2048,), 0, "fixed", host_stream(48000, 512, 2, 0, 0), []),
+        ((1024, 2048), 32, "any", host_stream(44100, 700, 1, 0, 0), [[1, 700, 33], [512]]),
+        ((256,), 128, "fixed", host_stream(48000, 256, 2, 0, 0), []),
+        ((), 64, "fixed", host_stream(96000, 300, 2, 0, 0), [[7, 300, 150]]),
+        ((2048,), 0, "fixed", Stream(44100, 471, 2, 2, 2352, 5, 0, 0, 0), []),
+    ],
+)
+def test_fifo_meets_the_stage_contract(
+    native_sizes: tuple, look_behind: int, policy: str, stream: Stream, sequences: list
+) -> None:
+    needs = StreamNeeds(stream.in_channels, stream.out_channels, (), native_sizes, look_behind)
+    [report] = check_adapter(
+        get_registry().adapters["fifo"], needs, [stream], {"policy": policy}, block_sequences=sequences, reference=lambda x: x
+    )
+    sizes = list(native_sizes)
+    if sizes and policy == "fixed":
+        expected = min(fifo_delay_samples(stream.pattern_numerator, stream.pattern_denominator, 0, m) for m in sizes)
+    else:
+        expected = min(sizes) - 1 if sizes else 0
+    assert report.delay_samples == expected
 
 
 def test_fractional_resampler_pattern_never_underruns_at_its_least_delay() -> None:
     numerator, denominator = 2352, 5  # 470.4 samples per call, as a 44.1 -> 48 kHz resampler hands on
-    stage = torch.jit.script(FifoStage(ModelStage(PassThroughWrapper(native_buffer_sizes=[2048])), [2048], 0, False))
-    stage.configure(48000, 471, 2, 2, 0, 0)
-    stage.set_block_pattern(numerator, denominator, 0)
+    stage = fifo_stage([2048])
+    stage.configure(Stream(48000, 471, 2, 2, numerator, denominator, 0, 0, 0))
     stage.reset()
     delay = stage.delay_samples()
     assert delay == fifo_delay_samples(numerator, denominator, 0, 2048)
@@ -174,7 +201,7 @@ def test_allocation_counter_sees_a_per_call_allocation() -> None:
 def test_neutone_inspect_shows_the_fifo_active_with_its_delay(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from neutone_core.cli import cli
+    from neutone_core.tools.cli import cli
 
     save_neutone_model(PassThroughWrapper(native_buffer_sizes=[1024, 2048]), tmp_path)
     result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "model.nm"), "--sr", "48000", "--bs", "512"])

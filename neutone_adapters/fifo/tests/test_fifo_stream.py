@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neutone_adapters.fifo.tests.fifo_helpers import delayed, drive, scripted_root
-from neutone_core.host import impulse_delay
+from neutone_core.tools.host import impulse_delay
 
 HOST_BLOCK_SIZES = [1, 32, 64, 100, 512, 2048, 4096, 8192]
 

@@ -4,11 +4,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neutone_adapters.mixer import MixerStage
-from neutone_core import compose, load_neutone_model, save_neutone_model
-from neutone_core.host import active_stage_names, impulse_delay, stream
-from neutone_core.stage import ModelStage
-from neutone_core.testing import PassThroughWrapper, count_allocations
+from neutone_core import StreamNeeds, compose, load_neutone_model, save_neutone_model
+from neutone_core.plugins import get_registry
+from neutone_core.stage import host_stream
+from neutone_core.testing import PassThroughWrapper, check_adapter, count_allocations
+from neutone_core.tools.host import active_stage_names, impulse_delay, stream
 
 LAYOUTS = [(True, True), (True, False), (False, True), (False, False)]
 
@@ -81,12 +81,24 @@ def test_output_does_not_depend_on_block_partition(
     assert torch.equal(whole, split)
 
 
-def test_mixer_scripts_and_round_trips(tmp_path) -> None:
-    stage = MixerStage(ModelStage(PassThroughWrapper(input_mono=True, output_mono=True)), 1, 1)
-    scripted = torch.jit.script(stage)
-    scripted.configure(48000, 64, 2, 2, 0, 0)
-    x = torch.rand(2, 64)
-    out = scripted(x, torch.rand(4, 64))
-    torch.testing.assert_close(out, x.mean(0, keepdim=True).expand(2, 64), rtol=0, atol=1e-7)
+@pytest.mark.parametrize(("input_mono", "output_mono"), LAYOUTS)
+def test_mixer_meets_the_stage_contract(input_mono: bool, output_mono: bool) -> None:
+    needs = StreamNeeds(1 if input_mono else 2, 1 if output_mono else 2)
+
+    def reference(audio: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(numpy_reference(audio.numpy(), input_mono, output_mono))
+
+    reports = check_adapter(
+        get_registry().adapters["mixer"],
+        needs,
+        [host_stream(48000, 512, 2, 0, 0), host_stream(44100, 100, 1, 0, 0)],
+        block_sequences=[[7, 100, 1]],
+        reference=reference,
+        tolerance=1e-7,
+    )
+    assert [r.delay_samples for r in reports] == [0, 0]
+
+
+def test_mixer_is_in_the_exported_plan(tmp_path) -> None:
     module, _ = load_neutone_model(save_neutone_model(PassThroughWrapper(input_mono=True), tmp_path).model_path)
     assert module.get_stage_names() == ["mixer", "model"]

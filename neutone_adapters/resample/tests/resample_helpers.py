@@ -57,6 +57,10 @@ class RecordingWrapper(PassThroughWrapper):
         super().__init__(native_sample_rates=native_sample_rates, native_buffer_sizes=native_buffer_sizes)
         self.blocks: List[Tensor] = []
 
+    def reset_model(self) -> bool:
+        self.blocks.clear()
+        return True
+
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         self.blocks.append(x.clone())
         return x

@@ -5,7 +5,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neutone_core.host import impulse_delay, stream
+from neutone_core.tools.host import impulse_delay, stream
 
 from .resample_helpers import STANDARD_RATES, composed
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neutone_core.host import stream
+from neutone_core.tools.host import stream
 
 from .resample_helpers import composed, sine, snr_db
 

@@ -8,10 +8,8 @@ import torch
 from neutone_adapters.resample.plugin import build_resampler
 from neutone_adapters.resample.stage import choose_native_rate
 from neutone_core import PlanError, compose, load_neutone_model, save_neutone_model
-from neutone_core.host import impulse_delay, stream
-from neutone_core.needs import ModelNeeds
-from neutone_core.stage import ModelStage
-from neutone_core.testing import PassThroughWrapper, count_allocations
+from neutone_core.testing import PassThroughWrapper, count_allocations, eager_graph
+from neutone_core.tools.host import impulse_delay, stream
 
 from .resample_helpers import KnobToAudioWrapper, RecordingWrapper, TanhWrapper, composed
 
@@ -88,7 +86,7 @@ def test_model_hears_the_same_samples_whatever_the_host_block_size() -> None:
     heard: dict[int, list[torch.Tensor]] = {}
     for block_size in (64, 512, 4096):
         wrapper = RecordingWrapper([44100], [256])
-        graph = compose(wrapper).graph
+        graph = eager_graph(wrapper)
         stream(graph, torch.randn(2, 20000, generator=torch.Generator().manual_seed(0)), 48000, block_size)
         heard[block_size] = wrapper.blocks
     count = min(len(blocks) for blocks in heard.values())
@@ -156,8 +154,9 @@ def test_model_hears_its_exact_rate() -> None:
 
 
 def test_quality_option_is_validated() -> None:
-    needs = ModelNeeds.of(PassThroughWrapper(native_sample_rates=[44100]))
-    inner = ModelStage(PassThroughWrapper(native_sample_rates=[44100]))
+    wrapper = PassThroughWrapper(native_sample_rates=[44100])
+    needs = wrapper.neutone_stream_needs()
+    inner = wrapper.neutone_model_stage()
     with pytest.raises(PlanError, match=r"resample\.quality='best'.*accepted values: high, low-latency"):
         build_resampler(needs, inner, {"quality": "best"})
     with pytest.raises(PlanError, match="has no option"):

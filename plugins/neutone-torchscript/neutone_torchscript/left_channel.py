@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from neutone_core.stage import AdapterStage
+from neutone_core import AdapterStage, Stream
 
 
 class LeftChannelStage(AdapterStage):
@@ -16,26 +16,30 @@ class LeftChannelStage(AdapterStage):
         self.register_buffer("host_out_block", torch.zeros(2, 0), persistent=False)
 
     @torch.jit.export
-    def configure(
-        self,
-        sample_rate: int,
-        block_size: int,
-        in_channels: int,
-        out_channels: int,
-        model_sample_rate: int,
-        model_block_size: int,
-    ) -> None:
-        """Allocate the output buffer for blocks of up to ``block_size`` samples."""
-        self.active = in_channels != 1
-        self.host_out_block = torch.zeros(2, block_size)
-        self.inner.configure(sample_rate, block_size, 1, 1, model_sample_rate, model_block_size)
+    def configure(self, stream: Stream) -> None:
+        """Allocate the output buffer for blocks of up to ``stream.block_size`` samples."""
+        self.active = stream.in_channels != 1
+        self.host_out_block = torch.zeros(2, stream.block_size)
+        self.inner.configure(
+            Stream(
+                stream.sample_rate,
+                stream.block_size,
+                1,
+                1,
+                stream.pattern_numerator,
+                stream.pattern_denominator,
+                stream.pattern_offset,
+                stream.requested_sample_rate,
+                stream.requested_block_size,
+            )
+        )
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         """Run the model on channel 0 and copy its output to all host channels."""
-        y = self.inner(x[:1], params)
+        y = self.inner(x.narrow(0, 0, 1), params)
         if x.size(0) == 1:
             return y
-        host_out = self.host_out_block[: x.size(0), : x.size(1)]
+        host_out = self.host_out_block.narrow(0, 0, x.size(0)).narrow(1, 0, x.size(1))
         host_out.copy_(y.expand(x.size(0), x.size(1)))
         return host_out
 

@@ -6,10 +6,9 @@ import click
 import torch
 from torch import nn
 
-from neutone_core import ExportCheckError
-from neutone_core.hookspecs import hookimpl
-from neutone_core.host import stream
+from neutone_core import ExportCheckError, hookimpl
 from neutone_core.needs import ModelNeeds
+from neutone_core.tools.host import stream
 from neutone_torchscript.family import OPTIONS, build, load_scripted
 from neutone_torchscript.left_channel import LeftChannelStage
 
@@ -37,7 +36,8 @@ def finite_output(context: Any) -> str:
 
 @hookimpl
 def register_adapters(register: Callable[..., None]) -> None:
-    """Register ``left-channel`` below the first-party mixer's priority."""
+    """Register ``left-channel`` below the first-party mixer's priority, in the registration
+    form that predates ``rank``/``needed``/``outer``: it nests like the mixer."""
     register(
         "left-channel",
         "channels",

@@ -6,10 +6,10 @@ import torch
 from click.testing import CliRunner
 
 from neutone_core import ExportCheckError, FamilyError, load_neutone_model, save_neutone_model
-from neutone_core.cli import cli
-from neutone_core.host import stream
 from neutone_core.plugins import get_registry
 from neutone_core.testing import PassThroughWrapper
+from neutone_core.tools.cli import cli
+from neutone_core.tools.host import stream
 
 
 class Half(torch.nn.Module):

@@ -21,13 +21,19 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from neutone_core.host import walk_stages
+from neutone_core.tools.host import walk_stages
 
 INTERPRETER = "interpreter"
 """Stage label of time the TorchScript interpreter spends between operators."""
 
 HOST_CALL = "host call"
 """Stage label of what happens outside every stage's code (the call itself)."""
+
+MODEL = "model"
+"""Stage label of the researcher's code: the wrapper and the modules inside it."""
+
+MODEL_STAGE = "model-stage"
+"""Stage label of the core's code around the wrapper (knob mean and map, shape check)."""
 
 
 @contextmanager
@@ -52,14 +58,18 @@ def _code_file(module: Any) -> str:
 
 
 def stage_files(model: Any) -> dict[str, str]:
-    """TorchScript code file -> stage label (``"root"``, each adapter's name, ``"model"``)."""
-    files = {_code_file(model): "root"}
+    """TorchScript code file -> stage label: ``"root"`` (with its metadata module), each
+    adapter's name, ``"model"`` for the researcher's wrapper and everything inside it, and
+    ``"model-stage"`` for the core code around the wrapper (knob aggregation, checks)."""
+    files = {_code_file(model): "root", _code_file(model.w2w_base): "root"}
     for stage in walk_stages(model):
         if hasattr(stage, "inner"):
             files.setdefault(_code_file(stage), str(stage.stage_name))
         else:
+            for sub in stage.wrapper.modules():
+                files.setdefault(_code_file(sub), MODEL)
             for sub in stage.modules():
-                files.setdefault(_code_file(sub), "model")
+                files.setdefault(_code_file(sub), MODEL_STAGE)
     return files
 
 
@@ -157,7 +167,8 @@ def profile_model(
             model(audio, None)
         profiled = profile_calls(lambda: model(audio, None), model, blocks)
     total = sum(profiled.stages.values())
-    stage_names = [HOST_CALL, "root", *(str(s.stage_name) for s in walk_stages(model)), INTERPRETER]
+    adapters = [str(stage.stage_name) for stage in walk_stages(model) if hasattr(stage, "inner")]
+    stage_names = [HOST_CALL, "root", *adapters, MODEL_STAGE, MODEL, INTERPRETER]
     by_stage = [
         {
             "stage": name,
@@ -185,3 +196,15 @@ def profile_model(
         "by_stage": by_stage,
         "by_operator": by_operator,
     }
+
+
+def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
+    """Tensor memory allocations (count) made by ``repeats`` calls of ``call``, measured with
+    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count.
+
+    Counts every allocation, including those made inside operators (see
+    :func:`allocation_times_us`)."""
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        for _ in range(repeats):
+            call()
+    return len(allocation_times_us(prof))

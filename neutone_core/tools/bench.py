@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-from neutone_core.profiling import profile_calls
+from neutone_core.tools.profiling import profile_calls
 
 SCHEMA = "neutone-bench/1"
 """Version of the ``--json`` layout."""

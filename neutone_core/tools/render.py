@@ -1,6 +1,6 @@
 """Render audio through a model exactly as a host does, with knob settings and sweeps.
 
-Every sample goes through :func:`neutone_core.host.stream` (configure once, then block after
+Every sample goes through :func:`neutone_core.tools.host.stream` (configure once, then block after
 block); this module only prepares the host signal and the knob curves around it.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from neutone_core.audio_io import AUDIO_SUFFIXES
 from neutone_core.errors import AudioFileError, HostSettingError, MissingAdapterError
-from neutone_core.host import stream
 from neutone_core.parameters import MAX_N_PARAMS
+from neutone_core.tools.audio_io import AUDIO_SUFFIXES
+from neutone_core.tools.host import configure, stream
 
 PROGRESS_SAMPLES = 1 << 16
 """Roughly how many samples are streamed between two progress updates."""
@@ -69,11 +69,11 @@ def parse_knob_setting(spec: str, metadata: dict[str, Any]) -> KnobSetting:
     raise HostSettingError(f"--param {spec}: the model has no knob {name!r}; its knobs are: {knobs}")
 
 
-def knob_curves(metadata: dict[str, Any], settings: list[KnobSetting], n_samples: int) -> Tensor:
-    """Knob values for every sample, ``(4, n_samples)``: each knob's default unless set or swept."""
-    params = metadata["neutone_parameters"]
-    defaults = [float(params[f"p{i + 1}"]["default_value"]) for i in range(MAX_N_PARAMS)]
-    curves = torch.tensor(defaults).reshape(MAX_N_PARAMS, 1).repeat(1, n_samples)
+def knob_curves(defaults: Tensor, settings: list[KnobSetting], n_samples: int) -> Tensor:
+    """Knob values (0..1, as the host sends them) for every sample, ``(4, n_samples)``: each
+    knob's default (``defaults`` ``(4, 1)``, the root's ``get_default_param_values()``)
+    unless set or swept."""
+    curves = defaults.reshape(MAX_N_PARAMS, 1).repeat(1, n_samples)
     for setting in settings:
         curves[setting.index] = torch.linspace(setting.start, setting.end, n_samples)
     return curves
@@ -119,7 +119,7 @@ def render(
     ``block_size`` samples: ``(channels, n)``.
 
     The model is configured once (``prepare``: the host's ``set_daw_sample_rate_and_buffer_size``
-    with its channel count), then :func:`neutone_core.host.stream` feeds it block after block.
+    with its channel count), then :func:`neutone_core.tools.host.stream` feeds it block after block.
 
     Args:
         model: a loaded (or in-memory scripted) root module.
@@ -131,7 +131,7 @@ def render(
             does (the input is followed by that many zeros, knobs hold their last value).
         on_progress: called with the number of host samples after each stretch of blocks.
     """
-    reported = model.prepare(sample_rate, block_size, audio.size(0), 0, 0)
+    reported = configure(model, sample_rate, block_size, audio.size(0))
     delay = reported if compensate_delay else 0
     if delay:
         audio = torch.cat([audio, audio.new_zeros(audio.size(0), delay)], dim=1)
@@ -199,19 +199,19 @@ def render_file(
         compensate_delay: remove the reported delay.
         progress: given the host samples and rate (Hz), returns a per-stretch callback (or None).
     """
-    from neutone_core.audio_io import read_audio, write_audio
+    from neutone_core.tools.audio_io import read_audio, write_audio
 
     audio, file_rate = read_audio(job.source)
     host_rate = sample_rate or file_rate
     signal = host_signal(audio, file_rate, host_rate, mono)
-    params = knob_curves(metadata, knobs, signal.size(1)) if knobs else None
+    params = knob_curves(model.get_default_param_values(), knobs, signal.size(1)) if knobs else None
     on_progress = progress(signal.size(1), host_rate) if progress is not None else None
     out = render(model, signal, host_rate, block_size, params, compensate_delay, on_progress)
     job.target.parent.mkdir(parents=True, exist_ok=True)
     write_audio(job.target, out, host_rate)
     delay = model.calc_total_delay_samples()
     if job.plot is not None:
-        from neutone_core.plot import plot_render
+        from neutone_core.tools.plot import plot_render
 
         job.plot.parent.mkdir(parents=True, exist_ok=True)
         plot_render(job.plot, signal, out, host_rate, f"{metadata['model_name']}: {job.source.name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from neutone_core.bench import bench_setting, torch_threads
+from neutone_core.tools.bench import bench_setting, torch_threads
 
 if TYPE_CHECKING:
     from neutone_core.export import ExportContext
@@ -18,7 +18,7 @@ BLOCKS = 100
 
 
 def check(context: ExportContext) -> str:
-    """Time 100 stereo blocks single-threaded, as :mod:`neutone_core.bench` does."""
+    """Time 100 stereo blocks single-threaded, as :mod:`neutone_core.tools.bench` does."""
     with torch_threads(1):
         result = bench_setting(context.loaded, SAMPLE_RATE, BLOCK_SIZE, 2, BLOCKS, warmup=10)
     times = result["time_per_block_us"]

@@ -4,7 +4,7 @@ Three short signals are synthesized deterministically at 48 kHz (nothing is down
 a drum loop, a keys phrase and a stereo ambience texture. Each is rendered through the
 exported graph as a host at 48 kHz / 512 samples with delay compensation, and stored in
 ``sample_sound_files`` as ``{"in": ..., "out": ...}``: base64 text of 16-bit PCM WAV files
-(see :func:`neutone_core.audio_io.wav_base64`).
+(see :func:`neutone_core.tools.audio_io.wav_base64`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from neutone_core.audio_io import wav_base64, wav_from_base64
-from neutone_core.render import render
+from neutone_core.tools.audio_io import wav_base64, wav_from_base64
+from neutone_core.tools.render import render
 
 SAMPLE_RATE = 48000
 """Rate (Hz) the sample sounds are synthesized and rendered at."""
@@ -108,10 +108,19 @@ def sample_signals() -> tuple[Tensor, ...]:
     return tuple(wav_from_base64(wav_base64(make(), SAMPLE_RATE))[0] for make in SAMPLE_SOUNDS.values())
 
 
-def render_sample_sounds(model: Any) -> list[dict[str, str]]:
-    """Render every sample sound through a root module: ``[{"in": wav, "out": wav}, ...]``."""
+def builtin_sample_inputs() -> list[tuple[Tensor, int]]:
+    """The synthesized sample sounds as ``(audio (channels, n), rate Hz)`` pairs."""
+    return [(audio, SAMPLE_RATE) for audio in sample_signals()]
+
+
+def render_sample_sounds(model: Any, inputs: list[tuple[Tensor, int]]) -> list[dict[str, str]]:
+    """Render each input ``(audio, rate)`` through a root module as a host at the input's own
+    rate in blocks of :data:`BLOCK_SIZE`, delay compensated: ``[{"in": wav, "out": wav}, ...]``
+    (16-bit WAV as base64 text; the input is rounded to 16 bits first, so the stored input is
+    exactly what the model heard)."""
     pairs = []
-    for audio in sample_signals():
-        out = render(model, audio, SAMPLE_RATE, BLOCK_SIZE, compensate_delay=True)
-        pairs.append({"in": wav_base64(audio, SAMPLE_RATE), "out": wav_base64(out, SAMPLE_RATE)})
+    for audio, sample_rate in inputs:
+        heard = wav_from_base64(wav_base64(audio.to(torch.float32), sample_rate))[0]
+        out = render(model, heard, sample_rate, BLOCK_SIZE, compensate_delay=True)
+        pairs.append({"in": wav_base64(heard, sample_rate), "out": wav_base64(out, sample_rate)})
     return pairs

@@ -10,7 +10,17 @@ from typing import Any
 import click
 
 from neutone_core.errors import HostSettingError, NeutoneError
-from neutone_core.plugins import PluginFailure, get_registry, load_plugins, pm, provenance_of
+from neutone_core.plugins import (
+    PluginFailure,
+    Registry,
+    get_registry,
+    load_plugins,
+    plugin_commands,
+    pm,
+    provenance_of,
+    record_commands,
+    record_failure,
+)
 
 
 class NeutoneGroup(click.Group):
@@ -24,10 +34,13 @@ class NeutoneGroup(click.Group):
         self.plugin_commands_loaded = True
         load_plugins()
         for impl in pm.hook.register_commands.get_hookimpls():
+            before = set(self.commands)
             try:
                 impl.function(cli=self)
-            except Exception as exc:  # a broken plugin must not take the CLI down
+            except Exception as exc:  # a broken plugin must not take the CLI down; `neutone plugins` shows it
+                record_failure(impl.plugin_name, "register_commands", exc)
                 click.echo(f"neutone: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
+            record_commands(impl.plugin_name, sorted(set(self.commands) - before))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Command names, plugin commands included."""
@@ -89,7 +102,7 @@ def compose(
     """Export SOURCE (path/to/file.py:ClassName, or a family's source) to OUT_DIR/model.nm."""
     from neutone_core.export import save_neutone_model
     from neutone_core.planner import parse_adapter_options
-    from neutone_core.sources import build_from_family, load_wrapper_from_file
+    from neutone_core.tools.sources import build_from_family, load_wrapper_from_file
 
     registry = get_registry()
     for failure in registry.failures:
@@ -106,11 +119,12 @@ def compose(
         adapters=_pairs(adapters, "--adapter"),
         adapter_options=parse_adapter_options(list(adapter_options)),
         skip_checks=set(skip_checks),
+        on_report=lambda name, report: click.echo(f"check {name}: {report}"),
     )
     plan = " -> ".join(["root", *(p.spec.name for p in result.plan), "model"])
     click.echo(f"plan: {plan}")
-    for name, report in result.reports.items():
-        click.echo(f"check {name}: {report}")
+    for planned in result.plan:
+        click.echo(f"  {planned.spec.name}: {planned.reason}")
     click.echo(f"wrote {result.model_path} and {result.metadata_path}")
 
 
@@ -137,7 +151,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     """Show a model.nm's metadata, composed stages, and for one host setting the active
     stages and the delay."""
     from neutone_core.export import load_neutone_model
-    from neutone_core.host import walk_stages
+    from neutone_core.tools.host import walk_stages
 
     _check_host_setting([sample_rate], [block_size])
     module, metadata = load_neutone_model(model_path)
@@ -191,41 +205,76 @@ def _failure_dict(failure: PluginFailure) -> dict[str, str]:
     return {"plugin": failure.plugin, "distribution": failure.distribution, "stage": failure.stage, "error": failure.error}
 
 
+HOOK_NAMES = ("register_adapters", "register_model_families", "register_checks", "register_commands")
+
+
+def plugin_report(registry: Registry) -> dict[str, Any]:
+    """Every registered plugin with its distribution, the hooks it implements and what it
+    provides (structured), and every failure; the ``neutone plugins --json`` document."""
+    entries: dict[str, dict[str, Any]] = {}
+    for name, plugin in pm.list_name_plugin():
+        provenance = provenance_of(name)
+        hooks = [hook for hook in HOOK_NAMES if any(impl.plugin is plugin for impl in getattr(pm.hook, hook).get_hookimpls())]
+        entries[name] = {
+            "plugin": name,
+            "distribution": provenance.distribution,
+            "version": provenance.version,
+            "hooks": hooks,
+            "adapters": [],
+            "model_families": [],
+            "checks": [],
+            "commands": plugin_commands().get(name, []),
+        }
+    for adapter in registry.adapters.values():
+        entries[adapter.provenance.plugin]["adapters"].append(
+            {
+                "name": adapter.name,
+                "need": adapter.need,
+                "priority": adapter.priority,
+                "rank": adapter.rank,
+                "description": adapter.description,
+                "options": adapter.options,
+            }
+        )
+    for family in registry.families.values():
+        entries[family.provenance.plugin]["model_families"].append(
+            {"name": family.name, "description": family.description, "options": family.options}
+        )
+    for check in registry.checks.values():
+        entries[check.provenance.plugin]["checks"].append({"name": check.name, "description": check.description})
+    return {"plugins": [entries[name] for name in sorted(entries)], "failures": [_failure_dict(f) for f in registry.failures]}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for tools.")
-def plugins(as_json: bool) -> None:
-    """List installed plugins, what each provides, and plugins that failed to load."""
-    registry = get_registry()
-    rows: dict[tuple[str, str, str], dict[str, list[str]]] = {}
-
-    def row(provenance: Any) -> dict[str, list[str]]:
-        key = (provenance.plugin, provenance.distribution, provenance.version)
-        return rows.setdefault(key, {"adapters": [], "model_families": [], "checks": []})
-
-    for name, _ in pm.list_name_plugin():
-        row(provenance_of(name))
-    for adapter in registry.adapters.values():
-        row(adapter.provenance)["adapters"].append(f"{adapter.name} ({adapter.need}, priority {adapter.priority})")
-    for family in registry.families.values():
-        row(family.provenance)["model_families"].append(family.name)
-    for check in registry.checks.values():
-        row(check.provenance)["checks"].append(check.name)
-    entries = [
-        {"plugin": plugin, "distribution": dist, "version": version, **provides}
-        for (plugin, dist, version), provides in sorted(rows.items())
-    ]
-    failures = [_failure_dict(f) for f in registry.failures]
+@click.option("--hook", "hook", type=click.Choice(HOOK_NAMES), help="Only plugins implementing this hook.")
+def plugins(as_json: bool, hook: str | None) -> None:
+    """List installed plugins, the hooks each implements, what each provides (adapters,
+    model families, checks, commands), and plugins that failed to load."""
+    report = plugin_report(get_registry())
+    if hook is not None:
+        report["plugins"] = [entry for entry in report["plugins"] if hook in entry["hooks"]]
     if as_json:
-        click.echo(json.dumps({"plugins": entries, "failures": failures}, indent=2))
+        click.echo(json.dumps(report, indent=2))
         return
-    for entry in entries:
+    for entry in report["plugins"]:
         click.echo(f"{entry['plugin']}  ({entry['distribution']} {entry['version']})".rstrip())
-        for kind in ("adapters", "model_families", "checks"):
+        click.echo(f"  hooks: {', '.join(entry['hooks']) or 'none'}")
+        if entry["adapters"]:
+            described = [
+                f"{a['name']} ({a['need']}, priority {a['priority']}"
+                + (f", rank {a['rank']})" if a["rank"] is not None else ", nests like its need's adapter)")
+                for a in entry["adapters"]
+            ]
+            click.echo(f"  adapters: {', '.join(described)}")
+        for kind in ("model_families", "checks"):
             if entry[kind]:
-                click.echo(f"  {kind.replace('_', ' ')}: {', '.join(entry[kind])}")
-    if failures:
+                click.echo(f"  {kind.replace('_', ' ')}: {', '.join(item['name'] for item in entry[kind])}")
+        if entry["commands"]:
+            click.echo(f"  commands: {', '.join(entry['commands'])}")
+    if report["failures"]:
         click.echo("failed:")
-        for failure in failures:
+        for failure in report["failures"]:
             click.echo(f"  {failure['plugin']} ({failure['distribution']}) at {failure['stage']}: {failure['error']}")
 
 
@@ -272,9 +321,9 @@ def render(
     plot_path: str | None,
 ) -> None:
     """Stream INPUT (WAV/FLAC/MP3, or a folder of them) through MODEL_PATH exactly as a host does."""
-    from neutone_core.audio_io import require_tool
     from neutone_core.export import load_neutone_model
-    from neutone_core.render import parse_knob_setting, render_file, render_jobs
+    from neutone_core.tools.audio_io import require_tool
+    from neutone_core.tools.render import parse_knob_setting, render_file, render_jobs
 
     _check_host_setting([sample_rate] if sample_rate is not None else [], [block_size])
     require_tool("soundfile", "neutone render")
@@ -295,7 +344,7 @@ def render(
 @click.option("--mono", is_flag=True, help="Mono host (default stereo).")
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads.")
 @click.option("--blocks", type=click.IntRange(10, 1_000_000), default=500, show_default=True, help="Timed blocks per setting.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON report (schema in neutone_core.bench).")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON report (schema in neutone_core.tools.bench).")
 def bench(
     model_path: str,
     sample_rates: tuple[int, ...],
@@ -306,8 +355,8 @@ def bench(
     as_json: bool,
 ) -> None:
     """Time MODEL_PATH as a realtime host runs it, per host setting, and list its latency."""
-    from neutone_core.bench import bench_model
     from neutone_core.export import load_neutone_model
+    from neutone_core.tools.bench import bench_model
 
     _check_host_setting(sample_rates, block_sizes)
     module, metadata = load_neutone_model(model_path)
@@ -346,9 +395,9 @@ def profile(
     model_path: str, sample_rate: int, block_size: int, mono: bool, threads: int, blocks: int, top: int, as_json: bool
 ) -> None:
     """Show where MODEL_PATH spends its time per host block: by stage and by operator (torch profiler)."""
-    from neutone_core.bench import torch_threads
     from neutone_core.export import load_neutone_model
-    from neutone_core.profiling import profile_model
+    from neutone_core.tools.bench import torch_threads
+    from neutone_core.tools.profiling import profile_model
 
     _check_host_setting([sample_rate], [block_size])
     module, metadata = load_neutone_model(model_path)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from neutone_core.errors import ExportCheckError
-from neutone_core.profiling import profile_calls
+from neutone_core.tools.host import configure
+from neutone_core.tools.profiling import MODEL, profile_calls
 
 if TYPE_CHECKING:
     from neutone_core.export import ExportContext
@@ -25,14 +26,15 @@ MEASURED_BLOCKS = 8
 def check(context: ExportContext) -> str:
     """Profile a few blocks per setting after warm-up and attribute each allocation to a stage.
 
-    The model's own ``do_forward_pass`` may allocate (most PyTorch code does); that is
-    reported, not failed.
+    The researcher's own code (the wrapper and its modules) may allocate (most PyTorch code
+    does); that is reported, not failed. The root, the adapters and the model stage's core
+    code (knob mean, knob map) must not.
     """
     model = context.loaded
     model_allocations = 0.0
     generator = torch.Generator().manual_seed(2)
     for sample_rate, block_size, n_channels in HOST_SETTINGS:
-        model.prepare(sample_rate, block_size, n_channels, 0, 0)
+        configure(model, sample_rate, block_size, n_channels)
         audio = torch.rand(n_channels, block_size, generator=generator) - 0.5
         params = torch.rand(4, block_size, generator=generator)
 
@@ -43,13 +45,13 @@ def check(context: ExportContext) -> str:
             for _ in range(WARMUP_BLOCKS):
                 host_call()
             profiled = profile_calls(host_call, model, MEASURED_BLOCKS)
-        outside = {stage: count for stage, count in profiled.allocations.items() if stage != "model"}
+        outside = {stage: count for stage, count in profiled.allocations.items() if stage != MODEL}
         if outside:
             per_block = ", ".join(f"{stage} {count / MEASURED_BLOCKS:g}" for stage, count in sorted(outside.items()))
             raise ExportCheckError(
                 f"tensors allocated per block at {sample_rate} Hz / {block_size} / {n_channels} ch outside the model "
                 f"({per_block}); every buffer must be allocated in configure()"
             )
-        model_allocations = max(model_allocations, profiled.allocations.get("model", 0) / MEASURED_BLOCKS)
+        model_allocations = max(model_allocations, profiled.allocations.get(MODEL, 0) / MEASURED_BLOCKS)
     own = f"; the model's own code allocates {model_allocations:g} per block" if model_allocations else ""
     return f"no allocation per block in the root and adapters at {len(HOST_SETTINGS)} host settings{own}"

@@ -1,15 +1,11 @@
-"""Building blocks for testing models and plugins: configurable wrappers and probes.
+"""Wrappers for tests: a pass-through with every native need configurable."""
 
-Used by neutone's own tests and export checks; plugin authors may use them too.
-"""
-
-from collections.abc import Callable
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import torch
 from torch import Tensor
-from torch.profiler import ProfilerActivity, profile
 
+from neutone_core.needs import StreamNeeds
 from neutone_core.parameters import NeutoneParameter
 from neutone_core.wrapper import WaveformToWaveformBase
 
@@ -31,6 +27,7 @@ class PassThroughWrapper(WaveformToWaveformBase):
         look_behind_samples: int = 0,
         model_delay_samples: int = 0,
         n_params: int = 1,
+        extra_needs: Dict[str, Any] | None = None,
     ) -> None:
         self.input_mono = input_mono
         self.output_mono = output_mono
@@ -39,6 +36,7 @@ class PassThroughWrapper(WaveformToWaveformBase):
         self.look_behind_samples = look_behind_samples
         self.model_delay = model_delay_samples
         self.n_params = n_params
+        self.extra_needs = dict(extra_needs or {})
         super().__init__(None)
         self.register_buffer("mono_out", torch.zeros(1, 0), persistent=False)
         self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
@@ -58,6 +56,19 @@ class PassThroughWrapper(WaveformToWaveformBase):
     def is_output_mono(self) -> bool:
         return self.output_mono
 
+    @classmethod
+    def for_needs(cls, needs: StreamNeeds, model_delay_samples: int = 0) -> "PassThroughWrapper":
+        """A pass-through whose innermost record is ``needs`` (waveform, fixed channels)."""
+        return cls(
+            input_mono=needs.input_channels == 1,
+            output_mono=needs.output_channels == 1,
+            native_sample_rates=list(needs.native_sample_rates),
+            native_buffer_sizes=list(needs.native_buffer_sizes),
+            look_behind_samples=needs.look_behind_samples,
+            model_delay_samples=model_delay_samples,
+            extra_needs=needs.extra,
+        )
+
     def get_native_sample_rates(self) -> List[int]:
         return self.native_sample_rates
 
@@ -66,6 +77,9 @@ class PassThroughWrapper(WaveformToWaveformBase):
 
     def get_look_behind_samples(self) -> int:
         return self.look_behind_samples
+
+    def get_extra_needs(self) -> Dict[str, Any]:
+        return self.extra_needs
 
     def calc_model_delay_samples(self) -> int:
         return self.model_delay
@@ -84,17 +98,3 @@ class PassThroughWrapper(WaveformToWaveformBase):
             out = self.mono_out[:, : x.size(1)]
             return torch.sum(x, [0], True, out=out).mul_(self.one_half)
         return x.expand(2, x.size(1))
-
-
-def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
-    """Tensor memory allocations (count) made by ``repeats`` calls of ``call``, measured with
-    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count.
-
-    Counts every allocation, including those made inside operators (see
-    :func:`neutone_core.profiling.allocation_times_us`)."""
-    from neutone_core.profiling import allocation_times_us
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        for _ in range(repeats):
-            call()
-    return len(allocation_times_us(prof))

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from neutone_core.audio_io import require_tool
+from neutone_core.tools.audio_io import require_tool
 
 FIGURE_SIZE_INCHES = (12.0, 6.0)
 DPI = 100

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from neutone_core.errors import ExportCheckError, ExportOptionsError, ModelFileError, ModelRuntimeError, NeutoneError
+from neutone_core.host_io import HostIO
 from neutone_core.metadata import MAX_SAMPLE_SOUNDS, build_metadata, metadata_json
 from neutone_core.needs import StreamNeeds
 from neutone_core.planner import PlannedStage, build_chain, plan_adapters
@@ -120,13 +121,16 @@ def compose(
     if not isinstance(wrapper, WaveformToWaveformBase):
         raise TypeError(f"expected a WaveformToWaveformBase subclass instance, got {type(wrapper).__name__}")
     wrapper.prepare_for_inference()
+    for parameter in wrapper.parameters():
+        parameter.requires_grad_(False)  # hosts run the model for inference only
     metadata = build_metadata(wrapper)
     needs = wrapper.neutone_stream_needs()
     plan = plan_adapters(needs, registry or get_registry(), adapters, adapter_options)
     what = f"{type(wrapper).__name__} with adapters {[p.spec.name for p in plan]}"
-    # the root holds its chain through an interface: scripted first, the chain keeps its own methods
-    chain = script_module(build_chain(wrapper.neutone_model_stage(), plan), what)
-    graph = NeutoneRoot(chain, metadata, wrapper.neutone_default_knobs(), [p.spec.name for p in plan] + ["model"])
+    defaults = wrapper.neutone_default_knobs()
+    # the root holds its host I/O through an interface: scripted first, it keeps its own graph
+    host = script_module(HostIO(build_chain(wrapper.neutone_model_stage(), plan), torch.tensor(defaults)), what)
+    graph = NeutoneRoot(host, metadata, defaults, [p.spec.name for p in plan] + ["model"])
     scripted = script_module(graph, what)
     return ComposedModel(wrapper, metadata, needs, plan, graph, scripted)
 

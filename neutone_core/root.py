@@ -5,19 +5,12 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
+from neutone_core.host_io import HOST_MAX_CHANNELS, HostIOInterface
 from neutone_core.model_metadata import ModelMetadata
-from neutone_core.parameters import MAX_N_PARAMS
-from neutone_core.stage import StageInterface, host_stream
-
-HOST_MAX_CHANNELS = 2
-"""Hosts send 1 (mono) or 2 (stereo) channels."""
-
-DEFAULT_HOST_SAMPLE_RATE = 48000
-"""Rate (Hz) a root configures itself for when the host calls ``forward`` first."""
 
 WARMUP_MIN_CALLS = 3
-"""Host blocks of silence run at configure time, at least (TorchScript compiles a method's
-graph on its first two calls; a host should not pay for that on its first blocks)."""
+"""Host blocks of silence the root runs at configure time, at least: TorchScript optimises a
+method's graph on its first calls, and a host should not pay for that on its first blocks."""
 
 WARMUP_MAX_CALLS = 4096
 """Most warm-up blocks: enough for the model to run twice behind any FIFO at any host size."""
@@ -27,83 +20,55 @@ class NeutoneRoot(nn.Module):
     """What the host loads: the Neutone FX method set around the composed stage chain.
 
     Host contract of ``forward(x, params=None)``: ``x`` ``(1 or 2, n)`` audio, float32 (other
-    floating dtypes are converted; that call allocates); ``params`` ``(4, n)`` knobs in 0..1
-    or None for the defaults. Non-finite samples become 0; a NaN knob becomes 0.5, knobs are
-    clamped to 0..1. Returns ``(same channels, n)``, a view of an internal buffer valid until
-    the next call. The model's inputs are fresh copies on every call: nothing the model
-    writes into them reaches a later call.
+    floating dtypes are converted; that call allocates; integer audio is refused); ``params``
+    ``(4, n)`` knobs in 0..1 or None for the defaults. Non-finite samples become 0; a NaN knob
+    becomes 0.5, knobs are clamped to 0..1. Returns ``(same channels, n)``, a view of an
+    internal buffer valid until the next call. The model's inputs are fresh copies on every
+    call: nothing the model writes into them reaches a later call. A host may configure and
+    process in different threads, with or without ``torch.inference_mode`` on either side.
 
     Args:
-        chain: the outermost stage (see :mod:`neutone_core.stage`).
+        host: the scripted :class:`~neutone_core.host_io.HostIO` around the composed chain.
         metadata: the validated metadata dict.
         defaults_0to1: each knob slot's default as the host sends it (4 values in 0..1).
         stage_names: names of the stages, outermost first, for ``get_stage_names``.
     """
 
-    chain: StageInterface
+    host: HostIOInterface
     stage_names: List[str]
 
-    def __init__(self, chain: nn.Module, metadata: Dict[str, Any], defaults_0to1: List[float], stage_names: List[str]) -> None:
+    def __init__(self, host: nn.Module, metadata: Dict[str, Any], defaults_0to1: List[float], stage_names: List[str]) -> None:
         super().__init__()
-        self.chain = chain
+        self.host = host
         self.w2w_base = ModelMetadata(metadata, defaults_0to1)
         self.stage_names = list(stage_names)
-        self.register_buffer("input_block", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
-        self.register_buffer("param_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
-        self.register_buffer("default_block", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
-        self.register_buffer("input_view", torch.zeros(HOST_MAX_CHANNELS, 0), persistent=False)
-        self.daw_sample_rate = 0
-        self.daw_block_size = 0
-        self.host_channels = HOST_MAX_CHANNELS
-        self.requested_sample_rate = 0
-        self.requested_block_size = 0
-        self.configured_in_inference_mode = False
-        self.host_max_channels = HOST_MAX_CHANNELS
-        self.n_params = MAX_N_PARAMS
-        self.default_host_sample_rate = DEFAULT_HOST_SAMPLE_RATE
         self.warmup_min_calls = WARMUP_MIN_CALLS
         self.warmup_max_calls = WARMUP_MAX_CALLS
+        self.host_max_channels = HOST_MAX_CHANNELS
 
     # --- configuration --------------------------------------------------------------------
     @torch.jit.export
     def prepare(self, daw_sr: int, daw_bs: int, n_channels: int, model_sr: int, model_bs: int) -> int:
         """Configure for host rate ``daw_sr`` (Hz), largest block ``daw_bs`` (samples) and
         ``n_channels`` (1 or 2); ``model_sr``/``model_bs`` request a native rate/size (0 = best).
-        Runs each stage's configuration once, warms the graph up on silence, resets.
+        Runs each stage's configuration once, warms the host call up on silence, resets.
         Returns the total delay in host samples."""
-        if daw_sr < 1:
-            raise ValueError("host sample rate " + str(daw_sr) + " Hz: must be >= 1")
-        if daw_bs < 1:
-            raise ValueError("host buffer size " + str(daw_bs) + " samples: must be >= 1")
-        if n_channels < 1 or n_channels > self.host_max_channels:
-            raise ValueError("host channels " + str(n_channels) + ": hosts send 1 or 2 channels")
-        self.daw_sample_rate = daw_sr
-        self.daw_block_size = daw_bs
-        self.host_channels = n_channels
-        self.requested_sample_rate = model_sr
-        self.requested_block_size = model_bs
-        self.input_block = torch.zeros(self.host_max_channels, daw_bs)
-        self.param_block = torch.zeros(self.n_params, daw_bs)
-        self.input_view = self.input_block.narrow(0, 0, n_channels)
-        defaults = self.w2w_base.get_numerical_params_default_values_0to1()
-        self.default_block = defaults.expand(self.n_params, daw_bs).contiguous()
-        self.chain.configure(host_stream(daw_sr, daw_bs, n_channels, model_sr, model_bs))
-        self.chain.reset()
-        self._warm_up()
-        self.chain.reset()
-        self.configured_in_inference_mode = self.input_block.is_inference()
-        return self.chain.delay_samples()
+        self.host.prepare(daw_sr, daw_bs, n_channels, model_sr, model_bs)
+        return self._warm_up()
 
-    def _warm_up(self) -> None:
-        """Run the chain's ``forward`` (the graph every host call runs) on silence with the
-        default knobs until the model has run twice, so its first real blocks cost what later
-        ones do."""
+    def _warm_up(self) -> int:
+        """Run the host call on silence, with the default knobs and with none, until the model
+        has run twice, so the host's first real blocks cost what later ones do; then reset.
+        Returns the total delay in host samples."""
+        silence = self.host.silence()
+        knobs = self.host.default_knobs()
         calls = 0
-        while calls < self.warmup_min_calls or (self.chain.model_calls() < 2 and calls < self.warmup_max_calls):
-            self.input_view.zero_()
-            self.param_block.copy_(self.default_block)
-            self.chain.forward(self.input_view, self.param_block)
+        while calls < self.warmup_min_calls or (self.host.model_calls() < 2 and calls < self.warmup_max_calls):
+            self.host.forward(silence, knobs)
+            self.host.forward(silence, None)
             calls += 1
+        self.host.reset()
+        return self.host.delay_samples()
 
     @torch.jit.export
     def set_daw_sample_rate_and_buffer_size(
@@ -121,88 +86,25 @@ class NeutoneRoot(nn.Module):
     @torch.jit.export
     def reset(self) -> None:
         """Clear every stage's state and the model's."""
-        self.chain.reset()
+        self.host.reset()
 
     @torch.jit.export
     def set_model_bypass(self, bypassed: bool) -> int:
         """Bypass the model (the adapters alone remain, for measuring them) or restore it;
         reconfigures for the current host setting. Returns the total delay in host samples."""
-        self.chain.set_model_bypass(bypassed)
-        if self.daw_block_size == 0:
+        self.host.set_model_bypass(bypassed)
+        if self.host.daw_block_size() == 0:
             return 0
-        return self.prepare(
-            self.daw_sample_rate, self.daw_block_size, self.host_channels, self.requested_sample_rate, self.requested_block_size
-        )
+        self.host.prepare_again()
+        return self._warm_up()
 
     # --- audio ----------------------------------------------------------------------------
-    def _check_block(self, x: Tensor, params: Optional[Tensor]) -> None:
-        if x.dim() != 2 or x.size(0) < 1 or x.size(0) > self.host_max_channels:
-            raise ValueError("audio block of shape " + str(x.shape) + ": expected (1 or 2 channels, samples)")
-        if not x.is_floating_point():
-            raise ValueError("audio block of dtype " + str(x.dtype) + ": the host contract is float32 samples in -1..1")
-        if params is not None:
-            if params.dim() != 2 or params.size(0) != self.n_params or params.size(1) != x.size(1):
-                raise ValueError(
-                    "params of shape " + str(params.shape) + ": expected (4, " + str(x.size(1)) + ") to match the audio block"
-                )
-            if not params.is_floating_point():
-                raise ValueError("params of dtype " + str(params.dtype) + ": the host contract is float32 knobs in 0..1")
-
-    def _process(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
-        n = x.size(1)
-        if n == self.daw_block_size and x.size(0) == self.host_channels:
-            audio = self.input_view
-            knobs = self.param_block
-            defaults = self.default_block
-        else:
-            audio = self.input_block.narrow(0, 0, x.size(0)).narrow(1, 0, n)
-            knobs = self.param_block.narrow(1, 0, n)
-            defaults = self.default_block.narrow(1, 0, n)
-        torch.nan_to_num(x, 0.0, 0.0, 0.0, out=audio)
-        if params is None:
-            knobs.copy_(defaults)
-        else:
-            torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
-            knobs.clamp_(0.0, 1.0)
-        return self.chain.forward(audio, knobs)
-
     def forward(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
-        """Process one host block: ``(channels, n)`` -> ``(channels, n)``.
+        """Process one host block: ``(channels, n)`` -> ``(channels, n)`` (see the class docs).
 
-        Blocks longer than the configured buffer size are processed in pieces (that call
-        allocates its output); a call before any configuration configures for 48 kHz.
-        """
-        self._check_block(x, params)
-        n = x.size(1)
-        if self.daw_block_size == 0:
-            self.prepare(self.default_host_sample_rate, max(n, 1), x.size(0), 0, 0)
-        if self.configured_in_inference_mode and not x.is_inference():
-            # configured under torch.inference_mode, now called outside it: the buffers made
-            # then cannot be written here, so make them again (once)
-            self.prepare(
-                self.daw_sample_rate,
-                self.daw_block_size,
-                self.host_channels,
-                self.requested_sample_rate,
-                self.requested_block_size,
-            )
-            self.configured_in_inference_mode = False
-        if n == 0:
-            return x
-        if x.dtype != torch.float32:
-            x = x.to(torch.float32)
-        if params is not None and params.dtype != torch.float32:
-            params = params.to(torch.float32)
-        if n <= self.daw_block_size:
-            return self._process(x, params)
-        out = torch.empty(x.size(0), n)
-        for start in range(0, n, self.daw_block_size):
-            end = min(start + self.daw_block_size, n)
-            piece_params: Optional[Tensor] = None
-            if params is not None:
-                piece_params = params[:, start:end]
-            out[:, start:end] = self._process(x[:, start:end], piece_params)
-        return out
+        A block longer than the configured buffer size is processed in pieces (that call
+        allocates its output); a call before any configuration configures for 48 kHz."""
+        return self.host.forward(x, params)
 
     @torch.jit.export
     def forward_bt(self, x: Tensor, params: Optional[Tensor] = None) -> Optional[Tensor]:
@@ -210,7 +112,7 @@ class NeutoneRoot(nn.Module):
 
         The chain's delay is already the least its adapters allow, so every call returns the
         ``(channels, n)`` block ``forward`` returns (never None)."""
-        return self.forward(x, params)
+        return self.host.forward(x, params)
 
     @torch.jit.export
     def forward_offline(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
@@ -220,19 +122,20 @@ class NeutoneRoot(nn.Module):
         Resets the state first; the signal is padded with silence (and the last knob values)
         to whole blocks past the delay, so a FIFO's fixed policy never underruns. Needs
         ``set_daw_sample_rate_and_buffer_size`` to have run."""
-        if self.daw_block_size == 0:
+        block = self.host.daw_block_size()
+        if block == 0:
             raise RuntimeError("forward_offline needs set_daw_sample_rate_and_buffer_size(daw_sr, daw_bs) first")
-        self._check_block(x, params)
+        if x.dim() != 2 or (params is not None and (params.dim() != 2 or params.size(1) != x.size(1))):
+            raise ValueError("forward_offline takes audio (channels, n) and params (4, n) or None")
         self.reset()
-        delay = self.chain.delay_samples()
+        delay = self.host.delay_samples()
         n = x.size(1)
-        block = self.daw_block_size
         total = (n + delay + block - 1) // block * block
-        padded = torch.zeros(x.size(0), total)
+        padded = torch.zeros(x.size(0), total, dtype=x.dtype)
         padded[:, :n] = x
         padded_params: Optional[Tensor] = None
         if params is not None:
-            padded_params = torch.empty(self.n_params, total)
+            padded_params = torch.empty(params.size(0), total, dtype=params.dtype)
             padded_params[:, :n] = params
             if n > 0:
                 padded_params[:, n:] = params[:, n - 1 : n]
@@ -243,47 +146,47 @@ class NeutoneRoot(nn.Module):
             block_params: Optional[Tensor] = None
             if padded_params is not None:
                 block_params = padded_params[:, start : start + block]
-            out[:, start : start + block] = self._process(padded[:, start : start + block], block_params)
+            out[:, start : start + block] = self.host.forward(padded[:, start : start + block], block_params)
         return out[:, delay : delay + n]
 
     # --- delay ----------------------------------------------------------------------------
     @torch.jit.export
     def calc_model_delay_samples(self) -> int:
         """The model's own declared delay, in host samples (rounded)."""
-        model_sr = self.chain.model_sample_rate()
+        model_sr = self.host.model_sample_rate()
         if model_sr == 0:
             return 0
-        return int(round(self.chain.model_delay_samples() * self.daw_sample_rate / model_sr))
+        return int(round(self.host.model_delay_samples() * self.host.daw_sample_rate() / model_sr))
 
     @torch.jit.export
     def calc_buffering_delay_samples(self) -> int:
         """Delay the adapters add, in host samples; with the model's, the exact total delay."""
-        return self.chain.delay_samples() - self.calc_model_delay_samples()
+        return self.host.delay_samples() - self.calc_model_delay_samples()
 
     @torch.jit.export
     def calc_total_delay_samples(self) -> int:
         """Exact delay from host input to host output, in host samples."""
-        return self.chain.delay_samples()
+        return self.host.delay_samples()
 
     @torch.jit.export
     def is_resampling(self) -> bool:
         """Whether the model runs at a rate other than the host's."""
-        return self.chain.model_sample_rate() != self.daw_sample_rate
+        return self.host.model_sample_rate() != self.host.daw_sample_rate()
 
     @torch.jit.export
     def get_model_sample_rate(self) -> int:
         """Sample rate (Hz) the model runs at for the configured host stream."""
-        return self.chain.model_sample_rate()
+        return self.host.model_sample_rate()
 
     @torch.jit.export
     def get_model_buffer_size(self) -> int:
         """Block size (samples) the model receives for the configured host stream."""
-        return self.chain.model_block_size()
+        return self.host.model_block_size()
 
     @torch.jit.export
     def get_underrun_count(self) -> int:
         """Blocks partly filled with silence because the host broke its announced block size."""
-        return self.chain.underrun_count()
+        return self.host.underrun_count()
 
     @torch.jit.export
     def get_stage_names(self) -> List[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import io
 import inspect
 import re
 import textwrap
@@ -27,6 +28,10 @@ _FIXES = {
     "Expected a default value of type": (
         "remove the `= None` default (the Neutone SDK README's first example has one): "
         "the graph always passes params, so write `params: Dict[str, Tensor]`."
+    ),
+    "cannot be used as a value. Perhaps it is a closed over global variable": (
+        "compiled methods cannot read module-level constants: store the value on the module in __init__ "
+        "(`self.ratio = RATIO`) and read `self.ratio`, or write the number itself."
     ),
 }
 """TorchScript message fragment -> the fix for that common mistake."""
@@ -95,9 +100,28 @@ def unscriptable_calls(module: nn.Module) -> list[str]:
     return found
 
 
+def unloadable_class_names(module: nn.Module) -> list[str]:
+    """Classes of a module tree whose module name is not dotted Python identifiers (a file
+    ``overdrive-random.py`` imported as such): TorchScript saves them under that name and
+    cannot load the archive back."""
+    names = []
+    for sub in module.modules():
+        cls = type(sub)
+        if not all(part.isidentifier() for part in cls.__module__.split(".")):
+            names.append(f"{cls.__qualname__} (module {cls.__module__!r})")
+    return sorted(set(names))
+
+
 def script_module(module: nn.Module, what: str) -> torch.jit.ScriptModule:
     """Compile ``module`` with TorchScript; on failure raise :class:`ScriptingError` naming the
     method and line of the user's code and TorchScript's own message."""
+    unloadable = unloadable_class_names(module)
+    if unloadable:
+        raise ScriptingError(
+            f"cannot export {what}: {', '.join(unloadable)} would be saved under a module name that is not a Python "
+            "identifier, and the file could not be loaded back. Rename the file (underscores, not dashes), or export "
+            "with `neutone compose path/to/file.py:Name`, which imports it under a valid name"
+        )
     try:
         with torchscript_quietly():
             return torch.jit.script(module)
@@ -125,9 +149,31 @@ def script_module(module: nn.Module, what: str) -> torch.jit.ScriptModule:
         raise ScriptingError(f"TorchScript could not compile {what}{where}:\n{message}\nFix: {fix}") from exc
 
 
+def enclosing_function(file: str, line: int) -> str | None:
+    """``Class.method`` (or ``function``) of the source file ``file`` whose body holds ``line``."""
+    try:
+        tree = ast.parse(Path(file).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    found: str | None = None
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        nonlocal found
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                if child.lineno <= line <= (child.end_lineno or child.lineno):
+                    if not isinstance(child, ast.ClassDef):
+                        found = name
+                    visit(child, f"{name}.")
+
+    visit(tree, "")
+    return found
+
+
 def describe_script_failure(exc: BaseException) -> str:
     """One line for an exception raised inside a scripted graph: the innermost frame of the
-    original code (``method (file, line N)``) and the exception itself."""
+    original code (``Class.method (file, line N)``) and the exception itself."""
     text = str(exc).strip()
     original = text.split("original code (most recent call last):")[-1]
     frames = _LOCATION.findall(original)
@@ -137,12 +183,15 @@ def describe_script_failure(exc: BaseException) -> str:
     if not frames or "Traceback of TorchScript" not in text:
         return f"{type(exc).__name__}: {last}" if ":" not in last else last
     file, line, function = frames[-1]
-    return f"{function or '?'} ({file}, line {line}): {last}"
+    where = enclosing_function(file, int(line)) or function or "?"
+    return f"{where} ({file}, line {line}): {last}"
 
 
 def freeze_model(model: nn.Module, optimize: bool) -> torch.jit.ScriptModule:
     """A wrapper's ``model`` submodule scripted and frozen (weights become constants), every
-    compiled method and plain attribute kept; ``optimize`` adds ``optimize_for_inference``."""
+    compiled method and plain attribute kept; ``optimize`` adds ``optimize_for_inference``.
+    The frozen module is saved and loaded back, so it joins a wrapper as a loaded
+    TorchScript file does."""
     with torchscript_quietly():
         scripted = model if isinstance(model, torch.jit.ScriptModule) else script_module(model, type(model).__name__)
         scripted.eval()
@@ -156,6 +205,10 @@ def freeze_model(model: nn.Module, optimize: bool) -> torch.jit.ScriptModule:
             frozen = torch.jit.freeze(scripted, preserved_attrs=methods + kept)
             if optimize:
                 frozen = torch.jit.optimize_for_inference(frozen, other_methods=methods)
+            buffer = io.BytesIO()
+            torch.jit.save(frozen, buffer)
+            buffer.seek(0)
+            frozen = torch.jit.load(buffer)
         except Exception as exc:
             raise ExportOptionsError(
                 f"freeze{'/optimize' if optimize else ''} failed on {type(model).__name__}: {exc}; "

@@ -97,44 +97,6 @@ def stream_with(stream: Stream, sample_rate: int, block_size: int, numerator: in
     )
 
 
-@torch.jit.interface
-class StageInterface(nn.Module):
-    """The contract's methods the root calls on the outermost stage (see the module docs).
-
-    The root holds its chain through this interface, so the chain's methods keep their own
-    compiled graphs (the root warms ``forward`` up at configure time)."""
-
-    def forward(self, x: Tensor, params: Tensor) -> Tensor:  # noqa: D102
-        pass
-
-    def configure(self, stream: Stream) -> None:  # noqa: D102
-        pass
-
-    def reset(self) -> None:  # noqa: D102
-        pass
-
-    def delay_samples(self) -> int:  # noqa: D102
-        pass
-
-    def underrun_count(self) -> int:  # noqa: D102
-        pass
-
-    def model_sample_rate(self) -> int:  # noqa: D102
-        pass
-
-    def model_block_size(self) -> int:  # noqa: D102
-        pass
-
-    def model_delay_samples(self) -> int:  # noqa: D102
-        pass
-
-    def set_model_bypass(self, bypassed: bool) -> None:  # noqa: D102
-        pass
-
-    def model_calls(self) -> int:  # noqa: D102
-        pass
-
-
 class AdapterStage(nn.Module):
     """Base of an adapter stage: holds ``inner`` and answers the questions that pass through.
 

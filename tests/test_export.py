@@ -217,3 +217,20 @@ def test_a_failing_check_stops_export_and_keeps_the_previous_file(tmp_path: Path
     assert result.reports["too_loud"] == "skipped"
     with pytest.raises(ExportCheckError, match="cannot skip unknown checks"):
         save_neutone_model(clipper_wrapper, tmp_path, skip_checks={"nope"})
+
+
+def test_a_file_named_with_dashes_exports_and_loads(tmp_path: Path) -> None:
+    source = (EXAMPLES / "passthrough.py").read_text()
+    (tmp_path / "example_overdrive-random.py").write_text(source)
+    wrapper = load_wrapper_from_file(f"{tmp_path}/example_overdrive-random.py:PassThroughModelWrapper")
+    result = save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
+    assert load_neutone_model(result.model_path)[1]["model_name"]
+
+
+def test_a_class_from_a_module_named_with_dashes_is_refused_before_saving(tmp_path: Path) -> None:
+    class Dashed(PassThroughWrapper):
+        pass
+
+    Dashed.__module__ = "my-models.wrappers"
+    with pytest.raises(ScriptingError, match=r"Dashed \(module 'my-models.wrappers'\) would be saved under a module name"):
+        save_neutone_model(Dashed(), tmp_path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import torch
+
+from neutone_core.host_io import HostIO
 from neutone_core.metadata import build_metadata
 from neutone_core.planner import build_chain, plan_adapters
 from neutone_core.plugins import get_registry
@@ -17,5 +20,6 @@ def eager_graph(
     """The root, adapters and model planned as :func:`neutone_core.compose` plans them, not
     scripted: the wrapper's Python code runs (and records what it likes) on every call."""
     plan = plan_adapters(wrapper.neutone_stream_needs(), get_registry(), adapters, adapter_options)
-    chain = build_chain(wrapper.neutone_model_stage(), plan)
-    return NeutoneRoot(chain, build_metadata(wrapper), wrapper.neutone_default_knobs(), [p.spec.name for p in plan] + ["model"])
+    defaults = wrapper.neutone_default_knobs()
+    host = HostIO(build_chain(wrapper.neutone_model_stage(), plan), torch.tensor(defaults))
+    return NeutoneRoot(host, build_metadata(wrapper), defaults, [p.spec.name for p in plan] + ["model"])

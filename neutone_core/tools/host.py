@@ -118,7 +118,7 @@ def impulse_delay(model: nn.Module, sample_rate: int, block_size: int, n_channel
 
 def walk_stages(model: Any) -> Iterator[Any]:
     """The stages of a root module, outermost first, ending with the model stage."""
-    stage = model.chain
+    stage = model.host.chain
     while True:
         yield stage
         if not hasattr(stage, "inner"):

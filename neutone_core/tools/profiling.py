@@ -2,7 +2,7 @@
 
 ``torch.profiler.record_function`` labels do not survive TorchScript, but with
 ``with_stack=True`` every operator carries the TorchScript code frames it ran in
-(``code/__torch__/<module path>.py(line): method``). Each stage of ``model.chain`` is a
+(``code/__torch__/<module path>.py(line): method``). Each stage of ``model.host.chain`` is a
 scripted class with its own code file, so an operator belongs to the innermost frame whose
 file is a stage's (the model stage also owns every file of the wrapper's submodules). Time
 spent in the TorchScript interpreter between operators is shown as its own row.
@@ -61,7 +61,7 @@ def stage_files(model: Any) -> dict[str, str]:
     """TorchScript code file -> stage label: ``"root"`` (with its metadata module), each
     adapter's name, ``"model"`` for the researcher's wrapper and everything inside it, and
     ``"model-stage"`` for the core code around the wrapper (knob aggregation, checks)."""
-    files = {_code_file(model): "root", _code_file(model.w2w_base): "root"}
+    files = {_code_file(model): "root", _code_file(model.w2w_base): "root", _code_file(model.host): "root"}
     for stage in walk_stages(model):
         if hasattr(stage, "inner"):
             files.setdefault(_code_file(stage), str(stage.stage_name))

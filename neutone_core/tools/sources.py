@@ -2,6 +2,7 @@
 
 import importlib.util
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def load_wrapper_from_file(source: str) -> WaveformToWaveformBase:
     path = Path(path_text)
     if not path.is_file():
         raise FamilyError(f"source {source!r}: no such file {path}")
-    module_name = f"neutone_user_{path.stem}"
+    module_name = "neutone_user_" + re.sub(r"\W", "_", path.stem)  # class names in the archive need identifiers
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise FamilyError(f"source {source!r}: {path} is not a Python file")
@@ -47,7 +48,26 @@ def load_wrapper_from_file(source: str) -> WaveformToWaveformBase:
         ) from exc
     if not isinstance(wrapper, WaveformToWaveformBase):
         raise FamilyError(f"source {source!r}: {name}() returned {type(wrapper).__name__}, not a WaveformToWaveformBase")
+    if inspect.isclass(target) and wrapper.model is None and _uses_its_model(target):
+        raise FamilyError(
+            f"source {source!r}: {name} wraps a model it is given ({name}(model), as with the Neutone SDK), and compose "
+            f"cannot build that model. Add a function that builds both, e.g. `def build(): return {name}(MyModel())`, "
+            f"and point compose at it: {path_text}:build"
+        )
     return wrapper
+
+
+def _uses_its_model(cls: type) -> bool:
+    """Whether a wrapper class's own code reads ``self.model``."""
+    for klass in cls.__mro__:
+        if klass is WaveformToWaveformBase or klass.__module__.startswith(("torch", "neutone_core")):
+            continue
+        try:
+            if "self.model" in inspect.getsource(klass):
+                return True
+        except (OSError, TypeError):
+            continue
+    return False
 
 
 def build_from_family(registry: Registry, family: str, source: str, options: dict[str, str]) -> WaveformToWaveformBase:

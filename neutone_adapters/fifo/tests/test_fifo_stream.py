@@ -135,7 +135,7 @@ def test_look_behind_only_model_measured_delay_is_its_own() -> None:
     module = scripted_root("look_behind", (), look_behind_samples=300)
     assert impulse_delay(module, 44100, 128, 2, offset=5) == 300
     assert module.calc_buffering_delay_samples() == 0
-    assert module.chain.inner.is_active()
+    assert module.host.chain.inner.is_active()
 
 
 def test_look_behind_params_reach_the_model_aligned_with_audio() -> None:

@@ -18,7 +18,7 @@ BLOCK_SIZES = [32, 333, 512, 4096]
 
 
 def stage_of(model: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
-    return model.chain.inner
+    return model.host.chain.inner
 
 
 @pytest.mark.parametrize("host_rate", HOST_RATES)
@@ -172,7 +172,7 @@ def test_export_passes_the_core_checks_and_file_matches_graph(tmp_path) -> None:
     graph = compose(TanhWrapper([24000], [256]), adapter_options={"resample": {"quality": "low-latency"}}).graph
     x = torch.randn(2, 5000)
     assert torch.allclose(stream(loaded, x, 96000, 300), stream(graph, x, 96000, 300), atol=1e-6)
-    assert "low-latency" in loaded.chain.inner.describe()
+    assert "low-latency" in loaded.host.chain.inner.describe()
 
 
 def test_coprime_rates() -> None:

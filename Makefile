@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample \
-	-e plugins/neutone-torchscript
+	-e plugins/neutone-torchscript -e plugins/neutone-knob-smoother
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint bench clean
 
-$(STAMP): pyproject.toml neutone_adapters/*/pyproject.toml plugins/*/pyproject.toml
+$(STAMP): pyproject.toml neutone_adapters/*/pyproject.toml plugins/*/pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)
@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+	ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(PY) -m pytest -m numerics -q
 
 SDK_WHEEL_DIR := build/neutone_sdk
 

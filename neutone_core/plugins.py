@@ -221,6 +221,13 @@ def record_failure(plugin_name: str, stage: str, exc: BaseException) -> None:
     _state.failures.append(_failure(plugin_name, provenance_of(plugin_name).distribution, stage, exc))
 
 
+def unregister(plugin_name: str) -> None:
+    """Remove a plugin registered in-process, with the failures and commands recorded for it."""
+    pm.unregister(name=plugin_name)
+    _state.failures[:] = [f for f in _state.failures if f.plugin != plugin_name]
+    _state.commands.pop(plugin_name, None)
+
+
 def plugin_commands() -> dict[str, list[str]]:
     """Plugin name -> the command names it added (after the CLI loaded them)."""
     return dict(_state.commands)

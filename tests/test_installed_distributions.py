@@ -33,6 +33,41 @@ def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def write_plugin(folder: Path, distribution: str, entry_point: str, package: str, code: str) -> Path:
+    """A plugin distribution with one module of hook implementations."""
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text(textwrap.dedent(code))
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [build-system]
+            requires = ["setuptools>=68"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "{distribution}"
+            version = "0.0.1"
+
+            [project.entry-points.neutone]
+            {entry_point} = "{package}"
+
+            [tool.setuptools]
+            packages = ["{package}"]
+            """
+        )
+    )
+    return folder
+
+
+REGISTERS_SHARED_CHECK = """
+from neutone_core import hookimpl
+
+@hookimpl
+def register_checks(register):
+    register("shared", lambda context: "ok", "registered by two distributions")
+"""
+
+
 def write_broken_plugin(folder: Path) -> Path:
     """A distribution whose entry point raises on import."""
     (folder / "neutone_broken_plugin").mkdir(parents=True)
@@ -94,3 +129,76 @@ def test_installed_plugins_are_discovered_and_a_broken_one_is_reported(core_venv
     assert "plan: root -> mixer -> model" in composed.stdout
     assert "check finite_output: output finite for silence and loud noise" in composed.stdout
     assert (out / "model.nm").is_file()
+
+
+def test_plugin_loading_does_not_depend_on_install_order(core_venv: Path, tmp_path: Path) -> None:
+    pip = [str(core_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check"]
+    late = write_plugin(tmp_path / "z", "neutone-z-checks", "z-checks", "neutone_z_checks", REGISTERS_SHARED_CHECK)
+    early = write_plugin(tmp_path / "a", "neutone-a-checks", "a-checks", "neutone_a_checks", REGISTERS_SHARED_CHECK)
+    copycat = write_plugin(tmp_path / "c", "neutone-copycat", "mixer", "neutone_copycat", REGISTERS_SHARED_CHECK)
+    run([*pip, str(late)])
+    run([*pip, str(early)])
+    run([*pip, str(ROOT / "neutone_adapters" / "mixer"), str(copycat)])
+    neutone = str(core_venv / "bin" / "neutone")
+    report = json.loads(run([neutone, "plugins", "--json"]).stdout)
+    by_distribution = {p["distribution"]: p for p in report["plugins"]}
+    assert [c["name"] for c in by_distribution["neutone-a-checks"]["checks"]] == ["shared"]
+    assert by_distribution["neutone-z-checks"]["checks"] == []
+    failures = {(f["plugin"], f["distribution"]): f for f in report["failures"]}
+    assert "check 'shared' is already registered by neutone-a-checks (a-checks)" in failures[("z-checks", "neutone-z-checks")]["error"]
+    assert failures[("mixer", "neutone-copycat")]["error"] == (
+        "entry point name 'mixer' is taken by neutone-adapter-mixer; skipped"
+    )
+    assert failures[("mixer", "neutone-copycat")]["stage"] == "load"
+
+
+SMOOTHED_MODEL = """
+from typing import Any, Dict, List
+
+from torch import Tensor
+
+from neutone_core import NeutoneParameter, WaveformToWaveformBase
+
+
+class SmoothedGain(WaveformToWaveformBase):
+    def get_model_name(self) -> str:
+        return "smoothed gain"
+
+    def get_model_authors(self) -> List[str]:
+        return ["neutone tests"]
+
+    def get_neutone_parameters(self) -> List[NeutoneParameter]:
+        return [NeutoneParameter("gain", "output gain", 0.5)]
+
+    def is_input_mono(self) -> bool:
+        return True
+
+    def is_output_mono(self) -> bool:
+        return True
+
+    def get_native_sample_rates(self) -> List[int]:
+        return [44100]
+
+    def get_extra_needs(self) -> Dict[str, Any]:
+        return {"knob_smoothing_ms": 10.0}
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        return x * params["gain"]
+"""
+
+
+def test_a_third_party_adapter_for_a_new_need_composes_with_no_core_change(core_venv: Path, tmp_path: Path) -> None:
+    pip = [str(core_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check"]
+    adapters = ROOT / "neutone_adapters"
+    run([*pip, str(adapters / "mixer"), str(adapters / "resample"), str(ROOT / "plugins" / "neutone-knob-smoother")])
+    neutone = str(core_venv / "bin" / "neutone")
+    report = json.loads(run([neutone, "plugins", "--json"]).stdout)
+    [smoother] = [p for p in report["plugins"] if p["distribution"] == "neutone-knob-smoother"]
+    assert [(a["name"], a["need"], a["rank"]) for a in smoother["adapters"]] == [("knob-smoother", "knob_smoothing_ms", 250)]
+    (tmp_path / "smoothed_gain.py").write_text(textwrap.dedent(SMOOTHED_MODEL))
+    out = tmp_path / "out"
+    composed = run([neutone, "compose", f"{tmp_path}/smoothed_gain.py:SmoothedGain", "-o", str(out), "--skip-check", "sample_sounds"])
+    assert "plan: root -> mixer -> knob-smoother -> resample -> model" in composed.stdout
+    assert "  knob-smoother: the model asks for knobs smoothed over 10.0 ms" in composed.stdout
+    inspected = run([neutone, "inspect", str(out / "model.nm"), "--sr", "48000"]).stdout
+    assert "active   knob-smoother: one-pole, 10 ms (85 samples from here to the output)" in inspected

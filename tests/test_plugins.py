@@ -4,6 +4,7 @@ import subprocess
 import sys
 from typing import Callable
 
+import click
 import pluggy
 import pytest
 from torch import nn
@@ -11,7 +12,8 @@ from torch import nn
 from neutone_core import MissingAdapterError, compose
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
-from neutone_core.plugins import get_registry, pm
+from neutone_core.plugins import get_registry, plugin_commands, plugin_failures, pm
+from neutone_core.tools.cli import NeutoneGroup
 from neutone_core.testing import PassThroughWrapper
 
 
@@ -137,3 +139,18 @@ def test_environment_variable_restricts_which_distributions_load() -> None:
     assert {"neutone", "neutone-adapter-mixer", "neutone-torchscript"} <= everything
     assert {p["distribution"] for p in _plugins_json("")["plugins"]} == {"neutone"}
     assert {p["distribution"] for p in _plugins_json("neutone-adapter-mixer")["plugins"]} == {"neutone", "neutone-adapter-mixer"}
+
+
+def test_a_failing_commands_hook_is_reported_by_neutone_plugins(register_plugin) -> None:
+    class BrokenCommands:
+        @staticmethod
+        @hookimpl
+        def register_commands(cli: click.Group) -> None:
+            raise RuntimeError("click is too old")
+
+    register_plugin(BrokenCommands(), "broken-commands")
+    group = NeutoneGroup(name="neutone")
+    group.list_commands(click.Context(group))
+    [failure] = [f for f in plugin_failures() if f.plugin == "broken-commands"]
+    assert (failure.stage, failure.error) == ("register_commands", "RuntimeError: click is too old")
+    assert plugin_commands()["torchscript"] == ["torchscript-info"]

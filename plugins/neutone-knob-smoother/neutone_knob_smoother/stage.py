@@ -47,6 +47,7 @@ class KnobSmootherStage(AdapterStage):
         if not time_constant_ms > 0:
             raise ValueError(f"knob_smoothing_ms={time_constant_ms!r}: the time constant must be > 0 ms")
         self.time_constant_ms = float(time_constant_ms)
+        self.description = f"knob-smoother: one-pole, {self.time_constant_ms:g} ms"
         self.n_params = 4
         self.register_buffer("growth", torch.zeros(0, dtype=torch.float64), persistent=False)
         self.register_buffer("decay", torch.zeros(0, dtype=torch.float64), persistent=False)
@@ -109,4 +110,4 @@ class KnobSmootherStage(AdapterStage):
     @torch.jit.export
     def describe(self) -> str:
         """The time constant."""
-        return "knob-smoother: one-pole, " + str(self.time_constant_ms) + " ms"
+        return self.description

@@ -5,9 +5,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from neutone_core import ExportCheckError, FamilyError, load_neutone_model, save_neutone_model
+from neutone_core import ExportCheckError, FamilyError, StreamNeeds, load_neutone_model, save_neutone_model
 from neutone_core.plugins import get_registry
-from neutone_core.testing import PassThroughWrapper
+from neutone_core.stage import host_stream
+from neutone_core.testing import PassThroughWrapper, check_adapter
 from neutone_core.tools.cli import cli
 from neutone_core.tools.host import stream
 
@@ -64,6 +65,21 @@ def test_left_channel_adapter_feeds_the_left_channel_and_duplicates(tmp_path: Pa
     out = stream(module, audio, 44100, 100)
     assert torch.equal(out, audio[:1].expand(2, 1000))
     assert module.get_stage_names() == ["left-channel", "model"]
+
+
+def test_left_channel_adapter_meets_the_stage_contract() -> None:
+    def left(audio: torch.Tensor) -> torch.Tensor:
+        return audio[:1].expand(audio.size(0), -1)
+
+    reports = check_adapter(
+        get_registry().adapters["left-channel"],
+        StreamNeeds(1, 1),
+        [host_stream(48000, 512, 2, 0, 0), host_stream(44100, 64, 1, 0, 0)],
+        block_sequences=[[1, 64, 13]],
+        reference=left,
+        tolerance=0.0,
+    )
+    assert [r.delay_samples for r in reports] == [0, 0]
 
 
 def test_finite_output_check_stops_a_model_that_returns_infinities(tmp_path: Path) -> None:

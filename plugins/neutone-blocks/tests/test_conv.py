@@ -7,8 +7,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from neutone_blocks.conv import CachedConv1d, CachedConvTranspose1d
 
+from neutone_blocks.conv import CachedConv1d, CachedConvTranspose1d
 from neutone_core.testing import count_allocations
 
 

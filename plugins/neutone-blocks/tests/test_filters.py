@@ -10,10 +10,10 @@ import scipy.signal
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from neutone_blocks.filters import IIRSVF, FilterType, FIRFilter, IIRFilter
 from neutone_blocks.fir_design import fir_taps
 from neutone_blocks.testing import stream
-
 from neutone_core.testing import count_allocations
 
 RATES = st.sampled_from([8000, 22050, 44100, 48000, 96000, 192000])

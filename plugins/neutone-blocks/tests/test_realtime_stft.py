@@ -7,9 +7,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from neutone_blocks.realtime_stft import RealtimeSTFT
 from neutone_blocks.testing import snr_db
-
 from neutone_core.testing import count_allocations
 
 REPRESENTATIONS = [

@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from neutone_blocks.look_behind import LookBehind
 from neutone_blocks.stft import StftAnalysis, StftSynthesis, istft, stft, stft_delay_samples, synthesis_window
 from neutone_blocks.testing import snr_db
-
 from neutone_core.testing import count_allocations
 
 WINDOWS = {"hann": lambda n: torch.hann_window(n), "sqrt-hann": lambda n: torch.hann_window(n).sqrt()}

@@ -8,9 +8,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from neutone_blocks.cached_mel_spec import CachedMelSpec
 from neutone_blocks.tcn_1d import TCN1D, FiLM
-
 from neutone_core.testing import count_allocations
 
 

@@ -41,12 +41,12 @@ class SpectralNotch(nn.Module):
 
 
 class SpectralFilterWrapper(WaveformToWaveformBase):
-    """Stereo spectral notch at 44.1 kHz: STFT 2048 / hop 512, 4 frames of context (blocks of 512 to 2048)."""
+    """Stereo spectral notch at 44.1 kHz: STFT 2048 / hop 512, blocks of one hop (the notch needs only the newest frame)."""
 
     def __init__(self, model: nn.Module | None = None, n_fft: int = 2048, hop_length: int = 512) -> None:
         super().__init__(model if model is not None else SpectralNotch(n_fft // 2 + 1))
         self.stft = RealtimeSTFT(
-            model_io_n_frames=4,
+            model_io_n_frames=1,
             io_n_ch=2,
             io_n_samples=hop_length,
             n_fft=n_fft,

@@ -2,7 +2,8 @@
 
 ``FIRFilter``: linear-phase windowed-sinc FIR (:mod:`neutone_blocks.fir_design`) run as a
 cached convolution, delay ``(filt_size - 1) / 2`` samples. ``IIRFilter``: a fixed
-state-variable biquad (:mod:`neutone_blocks.svf`), no delay. ``IIRSVF``: the same filter with
+state-variable biquad (:mod:`neutone_blocks.svf`) run chunk-wise in state-space form
+(:mod:`neutone_blocks.state_space`), no delay. ``IIRSVF``: the same filter with
 cutoff, resonance and mix given per sample. As in the SDK, a wrapper builds them at 48 kHz and
 calls ``set_parameters(sample_rate=...)`` from ``set_model_sample_rate_and_buffer_size``, and
 returns ``.delay`` from ``calc_model_delay_samples``.
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 
 from neutone_blocks.conv import CachedConv1d
 from neutone_blocks.fir_design import fir_taps
+from neutone_blocks.state_space import StateSpaceFilter
 from neutone_blocks.svf import SvfState, svf_maps, svf_output_row, svf_rows
 
 DESIGN_SAMPLE_RATE = 48000
@@ -98,7 +100,7 @@ def svf_mix(filter_type: FilterType) -> List[float]:
 
 
 class IIRFilter(nn.Module):
-    """Fixed state-variable biquad (the SDK's ``IIRFilter``): no delay.
+    """Fixed state-variable biquad (the SDK's ``IIRFilter``), run as a state-space filter: no delay.
 
     Args:
         filt_type: low-pass, high-pass, band-pass (unit peak gain) or band-stop.
@@ -113,9 +115,7 @@ class IIRFilter(nn.Module):
         self.resonance = resonance
         self.sample_rate = DESIGN_SAMPLE_RATE
         self.delay = 0
-        self.svf = SvfState()
-        self.register_buffer("maps_per_sample", torch.zeros(2, 3, 1, 1), persistent=False)
-        self.register_buffer("output_per_sample", torch.zeros(3, 1, 1), persistent=False)
+        self.filter = StateSpaceFilter()
         self.set_parameters(filt_type, cutoff, resonance, DESIGN_SAMPLE_RATE)
 
     @torch.jit.export
@@ -133,11 +133,13 @@ class IIRFilter(nn.Module):
         new_resonance = self.resonance if resonance is None else resonance
         g = torch.tensor([[math.tan(math.pi * max(min(new_cutoff, rate / 2.0 - 1e-4), 1e-4) / rate)]])
         k = torch.tensor([[1.0 / max(new_resonance, 1e-4)]])
-        rows = torch.zeros(3, 3, 1, 1)
-        svf_rows(g, k, rows, self.svf.one)
-        svf_maps(rows, self.maps_per_sample, self.svf.two, self.svf.state_identity)
-        mix = torch.tensor(svf_mix(filter_type)).view(3, 1, 1)
-        svf_output_row(rows, k, mix, torch.zeros(1, 1), self.output_per_sample)
+        rows, maps, output_row = torch.zeros(3, 3, 1, 1), torch.zeros(2, 3, 1, 1), torch.zeros(3, 1, 1)
+        svf_rows(g, k, rows, torch.tensor(1.0))
+        svf_maps(rows, maps, torch.tensor(2.0), torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]).view(2, 3, 1, 1))
+        svf_output_row(rows, k, torch.tensor(svf_mix(filter_type)).view(3, 1, 1), torch.zeros(1, 1), output_row)
+        max_block = max(self.filter.max_chunks * self.filter.chunk, 4096)
+        a, b, c, d = maps[:, :2, 0, 0], maps[:, 2, 0, 0], output_row[:2, 0, 0], float(output_row[2, 0, 0])
+        self.filter.set_coefficients(a, b, c, d, max_block)
         self.filt_type, self.cutoff, self.resonance, self.sample_rate = filter_type, new_cutoff, new_resonance, rate
 
     @torch.jit.export
@@ -148,15 +150,11 @@ class IIRFilter(nn.Module):
     @torch.jit.export
     def reset(self) -> None:
         """Zero the filter state."""
-        self.svf.reset()
+        self.filter.reset()
 
     def forward(self, audio: Tensor) -> Tensor:
         """Filter the next block ``(channels, n)``; returns a view valid until the next call."""
-        n, channels = audio.size(1), audio.size(0)
-        self.svf.prepare(n, channels)
-        self.svf.maps.copy_(self.maps_per_sample.expand(2, 3, channels, n))
-        self.svf.output_row.copy_(self.output_per_sample.expand(3, channels, n))
-        return self.svf.run(audio)
+        return self.filter(audio)
 
 
 class IIRSVF(nn.Module):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from neutone_blocks.filters import IIRSVF, FilterType, FIRFilter, IIRFilter
 from neutone_blocks.fir_design import fir_taps
+from neutone_blocks.state_space import StateSpaceFilter
 from neutone_blocks.testing import stream
 from neutone_core.testing import count_allocations
 
@@ -195,3 +196,22 @@ def test_filters_accept_mono_and_reset_to_silence() -> None:
             assert float(module(torch.zeros(1, 300)).abs().max()) == 0.0
     with pytest.raises(ValueError, match="fixed at construction"):
         FIRFilter(FilterType.LOWPASS, [1000.0]).set_parameters(filt_size=129)
+
+
+@settings(max_examples=10, deadline=None)
+@given(blocks=st.lists(st.integers(1, 8192), min_size=1, max_size=4), seed=st.integers(0, 100))
+def test_state_space_filter_equals_its_recursion_over_long_blocks(blocks: list, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    rotation = torch.tensor([[math.cos(0.3), -math.sin(0.3)], [math.sin(0.3), math.cos(0.3)]])
+    a = 0.97 * rotation @ torch.diag(torch.rand(2, generator=generator) * 0.2 + 0.8)
+    b, c, d = torch.randn(2, generator=generator), torch.randn(2, generator=generator), 0.5
+    ss = torch.jit.script(StateSpaceFilter(chunk_samples=64))
+    ss.set_coefficients(a, b, c, d, 512)  # longer blocks grow the tables and keep the state
+    x = torch.randn(2, 20000, generator=generator)
+    with torch.no_grad():
+        y = stream(ss, x, blocks)
+    # reference: the transfer function c (zI - A)^-1 b + d run by lfilter in float64
+    a64, b64, c64 = a.double().numpy(), b.double().numpy(), c.double().numpy()
+    numerator, denominator = scipy.signal.ss2tf(a64, b64[:, None], c64[None, :], np.array([[d]]))
+    reference = scipy.signal.lfilter(numerator[0], denominator, x.double().numpy(), axis=1)
+    assert np.abs(y.numpy() - reference).max() <= 1e-5 * np.abs(reference).max()

@@ -8,9 +8,11 @@ this is the bilinear transform of ``H(s) = (mix_hp s² + mix_bp k ω s + mix_lp 
 
 The recursion is a time-varying affine map per sample, ``s_{t+1} = A_t s_t + b_t x_t``; a block
 composes them with a Hillis-Steele prefix scan (``⌈log2 n⌉`` batched steps, no per-sample loop)
-into preallocated buffers. Coefficients are stored as planes ``(..., channels, n)`` so every
-step is a contiguous elementwise op. Shape: ``(channels, n) -> (channels, n)``.
+into preallocated buffers, through views taken once per block length. Coefficients are
+stored as planes ``(..., channels, n)`` so every step is a contiguous elementwise op. Shape: ``(channels, n) -> (channels, n)``.
 """
+
+from typing import List
 
 import torch
 from torch import Tensor, nn
@@ -47,40 +49,6 @@ def svf_output_row(rows: Tensor, k: Tensor, mix: Tensor, band_weight: Tensor, ou
     output_row.addcmul_(rows[1], band_weight)
 
 
-def svf_run(x: Tensor, maps: Tensor, output_row: Tensor, state: Tensor, scratch: Tensor, states: Tensor, out: Tensor) -> None:
-    """Filter ``x`` ``(ch, n)`` given per-sample ``maps`` ``(2, 3, ch, n)`` (their ``b`` column still
-    unscaled by ``x``) and ``output_row`` ``(3, ch, n)``; ``state`` ``(2, ch)`` is advanced.
-    ``maps`` and ``scratch`` (same shape) are overwritten; ``states`` ``(2, ch, n)``; ``out`` ``(ch, n)``."""
-    n = x.size(1)
-    maps[:, 2].mul_(x)
-    current, spare = maps, scratch
-    span = 1
-    while span < n:
-        later, earlier = current.narrow(3, span, n - span), current.narrow(3, 0, n - span)
-        composed = spare.narrow(3, span, n - span)
-        torch.mul(later[:, 0:1], earlier[0:1], out=composed)
-        composed.addcmul_(later[:, 1:2], earlier[1:2])
-        composed[:, 2].add_(later[:, 2])
-        spare.narrow(3, 0, span).copy_(current.narrow(3, 0, span))
-        current, spare = spare, current
-        span *= 2
-    s1, s2 = state[0].unsqueeze(-1), state[1].unsqueeze(-1)
-    states[:, :, 0].copy_(state)
-    if n > 1:
-        before = current.narrow(3, 0, n - 1)
-        after = states.narrow(2, 1, n - 1)
-        torch.addcmul(before[:, 2], before[:, 0], s1, out=after)
-        after.addcmul_(before[:, 1], s2)
-    last = current.narrow(3, n - 1, 1)
-    final = spare[:, 0].narrow(2, 0, 1)
-    torch.addcmul(last[:, 2], last[:, 0], s1, out=final)
-    final.addcmul_(last[:, 1], s2)
-    state.copy_(final[:, :, 0])
-    torch.mul(output_row[2], x, out=out)
-    out.addcmul_(output_row[0], states[0])
-    out.addcmul_(output_row[1], states[1])
-
-
 class SvfState(nn.Module):
     """Filter state ``(2, ch)`` and the work buffers of blocks of ``n`` samples x ``ch`` channels.
 
@@ -88,9 +56,14 @@ class SvfState(nn.Module):
     (a new channel count starts from silence) and takes views for the current block.
     """
 
+    scan_views: List[List[Tensor]]
+
     def __init__(self) -> None:
         super().__init__()
         self.n_samples = 0
+        self.scan_views = []
+        self.register_buffer("composite", torch.zeros(0), persistent=False)
+        self.register_buffer("final_state", torch.zeros(0), persistent=False)
         self.register_buffer("state", torch.zeros(2, 0), persistent=False)
         self.register_buffer("storage", torch.zeros(0), persistent=False)
         self.register_buffer("output_storage", torch.zeros(0), persistent=False)
@@ -133,9 +106,54 @@ class SvfState(nn.Module):
         self.damping = parts[6].view(channels, n)
         self.band_weight = parts[7].view(channels, n)
         self.output = self.output_storage.narrow(0, 0, n * channels).view(channels, n)
+        self._take_scan_views(n)
+
+    def _take_scan_views(self, n: int) -> None:
+        """Views for every step of the scan over ``n`` samples (taken once per block length).
+
+        Step ``i`` composes each map with the one ``2^i`` samples earlier, reading one of
+        ``maps`` / ``scratch`` and writing the other; the first ``2^i`` maps are copied over.
+        """
+        names = ["later_s1", "later_s2", "later_x", "earlier_s1", "earlier_s2", "composed", "composed_x", "head", "head_to"]
+        views: List[List[Tensor]] = [[] for _ in names]
+        current, spare = self.maps, self.scratch
+        span = 1
+        while span < n:
+            later, earlier = current.narrow(3, span, n - span), current.narrow(3, 0, n - span)
+            composed = spare.narrow(3, span, n - span)
+            for i, view in enumerate([later[:, 0:1], later[:, 1:2], later[:, 2], earlier[0:1], earlier[1:2], composed,
+                                      composed[:, 2], current.narrow(3, 0, span), spare.narrow(3, 0, span)]):
+                views[i].append(view)
+            current, spare = spare, current
+            span *= 2
+        self.scan_views = views
+        self.composite = current
+        self.final_state = spare[:, 0].narrow(2, 0, 1)
 
     @torch.jit.export
     def run(self, x: Tensor) -> Tensor:
-        """Filter ``x`` ``(ch, n)`` with the prepared ``maps`` and ``output_row``: ``(ch, n)``."""
-        svf_run(x, self.maps, self.output_row, self.state, self.scratch, self.states, self.output)
+        """Filter ``x`` ``(ch, n)`` with the prepared ``maps`` (their ``b`` column still unscaled by
+        ``x``) and ``output_row``; advances the state. Returns ``(ch, n)``, valid until the next call."""
+        n = x.size(1)
+        self.maps[:, 2].mul_(x)
+        v = self.scan_views
+        for step in range(len(v[0])):
+            torch.mul(v[0][step], v[3][step], out=v[5][step])
+            v[5][step].addcmul_(v[1][step], v[4][step])
+            v[6][step].add_(v[2][step])
+            v[8][step].copy_(v[7][step])
+        s1, s2 = self.state[0].unsqueeze(-1), self.state[1].unsqueeze(-1)
+        self.states[:, :, 0].copy_(self.state)
+        if n > 1:
+            before = self.composite.narrow(3, 0, n - 1)
+            after = self.states.narrow(2, 1, n - 1)
+            torch.addcmul(before[:, 2], before[:, 0], s1, out=after)
+            after.addcmul_(before[:, 1], s2)
+        last = self.composite.narrow(3, n - 1, 1)
+        torch.addcmul(last[:, 2], last[:, 0], s1, out=self.final_state)
+        self.final_state.addcmul_(last[:, 1], s2)
+        self.state.copy_(self.final_state[:, :, 0])
+        torch.mul(self.output_row[2], x, out=self.output)
+        self.output.addcmul_(self.output_row[0], self.states[0])
+        self.output.addcmul_(self.output_row[1], self.states[1])
         return self.output

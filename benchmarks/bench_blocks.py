@@ -283,7 +283,9 @@ def write_results(lines: List[str], verdict_lines: List[str], command: str) -> N
         "Where a target is not met: one block of 512 holds one STFT frame, and torch.fft's fixed cost per call (the floor "
         "row) is most of the STFT, RealtimeSTFT and mel figures, while the offline op spreads it over 94 frames; "
         "scipy's lfilter is a compiled per-sample loop that no chain of TorchScript ops reaches at 512 samples "
-        "(the biquad here is a few matrix products per block). Allocations per call, counted by the tests with "
+        "(the biquad here is a few matrix products per block). The cached convolutions do the offline op's matrix "
+        "product plus two copies (look-behind, im2col), so they sit near 1.5x and cross it from run to run as the "
+        "offline figure moves. Allocations per call, counted by the tests with "
         "`neutone_core.testing.count_allocations`: none, except the workspace each torch.fft call allocates.",
         "",
     ]

@@ -122,16 +122,14 @@ class CachedConv1d(nn.Conv1d):
         offset = window.storage_offset() + self.skipped_samples * t
         columns.copy_(torch.as_strided(window, shape, strides, offset))
         output = _flat_view(self.output, [self.groups, group_out, batch * n_out])
-        torch.bmm(
-            self.weight.view(self.groups, group_out, group_in * self.kernel),
-            columns.view(self.groups, group_in * self.kernel, batch * n_out),
-            out=output,
-        )
-        result = output.view(self.out_channels, batch, n_out)
+        weight = self.weight.view(self.groups, group_out, group_in * self.kernel)
+        columns_2d = columns.view(self.groups, group_in * self.kernel, batch * n_out)
         bias = self.bias
         if bias is not None:
-            result.add_(bias.view(-1, 1, 1))
-        return result.permute(1, 0, 2)
+            torch.baddbmm(bias.view(self.groups, group_out, 1).expand_as(output), weight, columns_2d, out=output)
+        else:
+            torch.bmm(weight, columns_2d, out=output)
+        return output.view(self.out_channels, batch, n_out).permute(1, 0, 2)
 
 
 class CachedConvTranspose1d(nn.ConvTranspose1d):
@@ -219,8 +217,11 @@ class CachedConvTranspose1d(nn.ConvTranspose1d):
         group_in = self.in_channels // self.groups
         group_out = self.out_channels // self.groups
         emitted = n_in * self.step
-        inputs = _flat_view(self.inputs, [self.in_channels, batch, n_in])
-        inputs.copy_(x.permute(1, 0, 2))
+        if batch == 1 and x.is_contiguous():
+            inputs = x.view(self.in_channels, 1, n_in)
+        else:
+            inputs = _flat_view(self.inputs, [self.in_channels, batch, n_in])
+            inputs.copy_(x.permute(1, 0, 2))
         contributions = _flat_view(self.contributions, [self.groups, group_out * self.kernel, batch * n_in])
         torch.bmm(
             self.weight.view(self.groups, group_in, group_out * self.kernel).transpose(1, 2),

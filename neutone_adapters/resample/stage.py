@@ -166,12 +166,10 @@ class ResampleStage(AdapterStage):
         """Convert ``x`` ``(in_channels, n)`` down, run the inner, convert back: ``(out_channels, n)``."""
         if not self.active:
             return self.inner(x, params)
-        self.down.push_with(x, params)
-        first = self.down.outputs_done
-        count = self.down.available() - first
+        count = self.down.push_with(x, params)
         if count > 0:
-            model_params = self.down.held(first, count)
-            self.up.push(self.inner(self.down.pull(count), model_params))
+            audio, knobs = self.down.pull_with(count)
+            self.up.push(self.inner(audio, knobs))
         return self.up.pull(x.size(1))
 
     @torch.jit.export

@@ -86,10 +86,31 @@ def composed(
     return compose(wrapper, adapter_options={"resample": {"quality": quality}}).scripted
 
 
+def exact_tone(frequency: float, rate: int, n: int) -> np.ndarray:
+    """``(n,)`` unit sine at ``frequency`` Hz sampled at ``rate`` Hz with exact phase: the sample
+    index is reduced modulo ``rate`` before the float64 sine, so late samples are as exact as
+    early ones."""
+    return np.sin(2 * np.pi * frequency * (np.arange(n) % rate) / rate)
+
+
 def sine(frequency: float, rate: int, n: int, channels: int = 2) -> Tensor:
-    """``(channels, n)`` unit sine at ``frequency`` Hz sampled at ``rate`` Hz."""
-    t = np.arange(n) / rate
-    return torch.tensor(np.sin(2 * np.pi * frequency * t), dtype=torch.float32).repeat(channels, 1)
+    """``(channels, n)`` float32 :func:`exact_tone`."""
+    return torch.tensor(exact_tone(frequency, rate, n), dtype=torch.float32).repeat(channels, 1)
+
+
+def rounding_bound(taps: int) -> float:
+    """Largest difference, per unit of input magnitude, between two float32 evaluations of one
+    output summed in different orders (other block sizes, matrix shapes or CPU instruction sets):
+    ``2 * gamma_n * sum |h|`` with ``gamma_n ~ n * eps / 2`` for ``n = taps + 16`` terms (the taps,
+    plus the Farrow kernel's polynomial terms) and ``sum |h| <= 2`` (Higham, *Accuracy and
+    Stability of Numerical Algorithms*, 2nd ed., section 3.1)."""
+    return 2.0 * (taps + 16) * float(torch.finfo(torch.float32).eps)
+
+
+def round_trip_bound(down_taps: int, up_taps: int) -> float:
+    """:func:`rounding_bound` through both filters of a round trip: the down filter's error passes
+    the up filter (absolute sum <= 2), which adds its own."""
+    return 2.0 * rounding_bound(down_taps) + rounding_bound(up_taps)
 
 
 def snr_db(reference: np.ndarray, measured: np.ndarray) -> float:

@@ -11,7 +11,7 @@ from neutone_core import PlanError, compose, load_neutone_model, save_neutone_mo
 from neutone_core.testing import PassThroughWrapper, count_allocations, eager_graph
 from neutone_core.tools.host import impulse_delay, stream
 
-from .resample_helpers import KnobToAudioWrapper, RecordingWrapper, TanhWrapper, composed
+from .resample_helpers import KnobToAudioWrapper, RecordingWrapper, TanhWrapper, composed, round_trip_bound, rounding_bound
 
 HOST_RATES = [44100, 48000, 88200, 96000, 22050, 8000, 192000]
 BLOCK_SIZES = [32, 333, 512, 4096]
@@ -60,8 +60,9 @@ def test_output_does_not_depend_on_the_block_partition() -> None:
         delay = model.calc_total_delay_samples()
         aligned.append(y[:, delay:])
     length = min(a.size(1) for a in aligned)
+    bound = round_trip_bound(stage_of(model).down.taps, stage_of(model).up.taps)
     for other in aligned[1:]:
-        assert (other[:, :length] - aligned[0][:, :length]).abs().max().item() <= 1e-6
+        assert (other[:, :length] - aligned[0][:, :length]).abs().max().item() <= bound
 
 
 @pytest.mark.parametrize("step_at", [4800, 4801, 4805, 4811])
@@ -81,18 +82,21 @@ def test_knobs_follow_the_audio(step_at: int) -> None:
 
 
 def test_model_hears_the_same_samples_whatever_the_host_block_size() -> None:
-    """The model grid is fixed: behind the FIFO the model gets identical blocks for host
-    buffer sizes 64, 512 and 4096 (only the output's up-filter phase follows the FIFO delay)."""
+    """The model grid is fixed: behind the FIFO the model gets the same blocks for host buffer
+    sizes 64, 512 and 4096 (to float32 rounding: the down filter's products take other shapes;
+    only the output's up-filter phase follows the FIFO delay)."""
     heard: dict[int, list[torch.Tensor]] = {}
     for block_size in (64, 512, 4096):
         wrapper = RecordingWrapper([44100], [256])
         graph = eager_graph(wrapper)
-        stream(graph, torch.randn(2, 20000, generator=torch.Generator().manual_seed(0)), 48000, block_size)
+        x = torch.rand(2, 20000, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        stream(graph, x, 48000, block_size)
         heard[block_size] = wrapper.blocks
+        bound = rounding_bound(graph.host.chain.inner.down.taps)
     count = min(len(blocks) for blocks in heard.values())
     assert count > 50
     for blocks in heard.values():
-        assert all(torch.equal(a, b) for a, b in zip(blocks[:count], heard[64][:count], strict=True))
+        assert all((a - b).abs().max().item() <= bound for a, b in zip(blocks[:count], heard[64][:count], strict=True))
 
 
 def test_model_output_nan_does_not_stick() -> None:
@@ -107,7 +111,9 @@ def test_model_output_nan_does_not_stick() -> None:
     assert torch.isfinite(y).all()
 
 
-@pytest.mark.parametrize(("host_rate", "native_sizes"), [(48000, ()), (96000, ()), (48000, (512,)), (22050, (256,))])
+@pytest.mark.parametrize(
+    ("host_rate", "native_sizes"), [(48000, ()), (96000, ()), (48000, (512,)), (22050, (256,)), (47999, ()), (44101, (256,))]
+)
 def test_no_allocation_per_call(host_rate: int, native_sizes: tuple[int, ...]) -> None:
     model = composed((44100,), native_sizes, 0)
     model.prepare(host_rate, 512, 2, 0, 0)
@@ -179,3 +185,53 @@ def test_coprime_rates() -> None:
     """A host at 47999 Hz (coprime with 44100): exact delay, exact rate."""
     model = composed((44100,), (), 0)
     assert impulse_delay(model, 47999, 256, offset=9) == model.calc_total_delay_samples()
+
+
+def held_bytes(module: torch.nn.Module) -> tuple[int, int]:
+    """Bytes of the distinct storages behind a module's buffers and tensor attributes (lists and
+    dicts of views included), and how many tensor objects refer to them."""
+    storages: dict[int, int] = {}
+    count = 0
+
+    def visit(value: object) -> None:
+        nonlocal count
+        if isinstance(value, torch.Tensor):
+            count += 1
+            storages[value.untyped_storage().data_ptr()] = value.untyped_storage().nbytes()
+        elif isinstance(value, list | tuple):
+            for item in value:
+                visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+
+    for submodule in module.modules():
+        visit(list(submodule._buffers.values()))
+        for name, value in vars(submodule).items():
+            if not name.startswith("_"):
+                visit(value)
+    return sum(storages.values()), count
+
+
+def test_a_configured_stage_is_small() -> None:
+    """Host 48000 / 4096 around a 44.1 kHz model: both filters hold under 1.2 MB of buffers and a
+    few hundred tensor objects (views of them included), whatever was streamed."""
+    graph = compose(PassThroughWrapper(native_sample_rates=[44100])).graph
+    stream(graph, torch.randn(2, 40000), 48000, 4096)
+    stage = graph.host.chain.inner
+    size, tensors = held_bytes(stage.down)
+    up_size, up_tensors = held_bytes(stage.up)
+    assert size + up_size < 1_200_000
+    assert tensors + up_tensors < 400
+
+
+def test_reconfiguring_the_same_rates_keeps_the_design() -> None:
+    """A new host buffer size re-allocates buffers but keeps the filter tables (no redesign)."""
+    model = composed((44100,), (), 0)
+    model.prepare(48000, 512, 2, 0, 0)
+    kernel = stage_of(model).down.periodic.products
+    designed = kernel.matrix.data_ptr()
+    model.prepare(48000, 4096, 2, 0, 0)
+    assert kernel.matrix.data_ptr() == designed
+    model.prepare(44100 * 2, 4096, 2, 0, 0)
+    assert kernel.matrix.data_ptr() != designed

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample \
-	-e plugins/neutone-torchscript -e plugins/neutone-knob-smoother
+	-e plugins/neutone-blocks -e plugins/neutone-torchscript -e plugins/neutone-knob-smoother
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint bench clean
@@ -37,6 +37,7 @@ $(SDK_WHEEL_DIR)/neutone_sdk:
 bench: $(STAMP) $(SDK_WHEEL_DIR)/neutone_sdk
 	$(PY) -m benchmarks.bench_overhead
 	$(PY) -m benchmarks.bench_resample --sdk-path $(SDK_WHEEL_DIR) --write-results
+	$(PY) -m benchmarks.bench_blocks --sdk-path $(SDK_WHEEL_DIR) --write-results
 
 clean:
 	rm -rf $(VENV) build out

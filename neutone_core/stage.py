@@ -40,7 +40,7 @@ out. Every method below is TorchScript: the whole chain is scripted as one modul
 from typing import NamedTuple
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 
 class Stream(NamedTuple):

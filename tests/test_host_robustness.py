@@ -1,6 +1,7 @@
 """What a fuzzing host found, each driven through a loaded model.nm as a host drives it."""
 
 from pathlib import Path
+
 import pytest
 import torch
 

@@ -145,7 +145,10 @@ def test_plugin_loading_does_not_depend_on_install_order(core_venv: Path, tmp_pa
     assert [c["name"] for c in by_distribution["neutone-a-checks"]["checks"]] == ["shared"]
     assert by_distribution["neutone-z-checks"]["checks"] == []
     failures = {(f["plugin"], f["distribution"]): f for f in report["failures"]}
-    assert "check 'shared' is already registered by neutone-a-checks (a-checks)" in failures[("z-checks", "neutone-z-checks")]["error"]
+    assert (
+        "check 'shared' is already registered by neutone-a-checks (a-checks)"
+        in failures[("z-checks", "neutone-z-checks")]["error"]
+    )
     assert failures[("mixer", "neutone-copycat")]["error"] == (
         "entry point name 'mixer' is taken by neutone-adapter-mixer; skipped"
     )
@@ -197,7 +200,9 @@ def test_a_third_party_adapter_for_a_new_need_composes_with_no_core_change(core_
     assert [(a["name"], a["need"], a["rank"]) for a in smoother["adapters"]] == [("knob-smoother", "knob_smoothing_ms", 250)]
     (tmp_path / "smoothed_gain.py").write_text(textwrap.dedent(SMOOTHED_MODEL))
     out = tmp_path / "out"
-    composed = run([neutone, "compose", f"{tmp_path}/smoothed_gain.py:SmoothedGain", "-o", str(out), "--skip-check", "sample_sounds"])
+    composed = run(
+        [neutone, "compose", f"{tmp_path}/smoothed_gain.py:SmoothedGain", "-o", str(out), "--skip-check", "sample_sounds"]
+    )
     assert "plan: root -> mixer -> knob-smoother -> resample -> model" in composed.stdout
     assert "  knob-smoother: the model asks for knobs smoothed over 10.0 ms" in composed.stdout
     inspected = run([neutone, "inspect", str(out / "model.nm"), "--sr", "48000"]).stdout

@@ -17,7 +17,6 @@ from torch import Tensor, nn
 from neutone_core import save_neutone_model
 from neutone_core.errors import HostSettingError
 from neutone_core.scripting import torchscript_quietly
-from neutone_core.sources import load_wrapper_from_file
 from neutone_core.testing import PassThroughWrapper
 from neutone_core.tools.native import build
 from neutone_core.tools.native.build import NativeHost, NativeHostBuildError, build_native_host
@@ -37,6 +36,7 @@ from neutone_core.tools.native.session import (
     summarise_block_times,
     write_session,
 )
+from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FAST_EXPORT = {"sample_sounds", "realtime", "delay_reported", "block_partition", "no_allocations"}

@@ -13,8 +13,8 @@ from neutone_core import MissingAdapterError, compose
 from neutone_core.hookspecs import hookimpl
 from neutone_core.needs import ModelNeeds
 from neutone_core.plugins import get_registry, plugin_commands, plugin_failures, pm
-from neutone_core.tools.cli import NeutoneGroup
 from neutone_core.testing import PassThroughWrapper
+from neutone_core.tools.cli import NeutoneGroup
 
 
 def mixer_factory(needs: ModelNeeds, inner: nn.Module, options: dict[str, str]) -> nn.Module:

@@ -115,7 +115,12 @@ def test_each_example_exports_with_every_check_and_streams_as_hosts_do(exported:
         out = stream(module, audio, sample_rate, block_size, knobs)
         assert out.shape == audio.shape and bool(out.isfinite().all())
     assert sorted(p.name for p in (result.model_path.parent / "samples").iterdir()) == [
-        "sample_in_0.wav", "sample_in_1.wav", "sample_in_2.wav", "sample_out_0.wav", "sample_out_1.wav", "sample_out_2.wav"
+        "sample_in_0.wav",
+        "sample_in_1.wav",
+        "sample_in_2.wav",
+        "sample_out_0.wav",
+        "sample_out_1.wav",
+        "sample_out_2.wav",
     ]
 
 
@@ -188,10 +193,17 @@ def test_the_model_receives_each_knob_in_its_own_range(tmp_path: Path) -> None:
     )
     module, metadata = load_neutone_model(save_neutone_model(echo, tmp_path, skip_checks={"sample_sounds"}).model_path)
     assert metadata["neutone_parameters"]["p1"] == {
-        "name": "gain_db", "description": "gain", "default_value": 6.0, "used": True, "type": "continuous",
-        "min_value": -24.0, "max_value": 24.0,
+        "name": "gain_db",
+        "description": "gain",
+        "default_value": 6.0,
+        "used": True,
+        "type": "continuous",
+        "min_value": -24.0,
+        "max_value": 24.0,
     }
-    assert metadata["neutone_parameters"]["p2"]["n_values"] == 5 and metadata["neutone_parameters"]["p2"]["labels"] == list("01234")
+    assert metadata["neutone_parameters"]["p2"]["n_values"] == 5 and metadata["neutone_parameters"]["p2"]["labels"] == list(
+        "01234"
+    )
     assert torch.allclose(module.get_default_param_values(), torch.tensor([[0.625], [0.75], [0.0], [0.0]]))
     defaults = stream(module, torch.zeros(2, 512), 48000, 512)
     assert torch.allclose(defaults[:, -1], torch.tensor([6.0, 3.0]))
@@ -284,7 +296,9 @@ def test_retired_sdk_names_are_honoured(tmp_path: Path) -> None:
         def calc_min_delay_samples(self) -> int:
             return 7
 
-    module, _ = load_neutone_model(save_neutone_model(Retired(), tmp_path, skip_checks={"sample_sounds", "delay_reported"}).model_path)
+    module, _ = load_neutone_model(
+        save_neutone_model(Retired(), tmp_path, skip_checks={"sample_sounds", "delay_reported"}).model_path
+    )
     module.set_daw_sample_rate_and_buffer_size(48000, 1024)
     assert module.host.chain.inner.inner.wrapper.seen_block == 1024
     assert module.calc_model_delay_samples() == 7
@@ -308,7 +322,7 @@ def test_save_neutone_model_takes_every_argument_the_sdk_does(tmp_path: Path) ->
     )
     assert result.reports["realtime"] == "skipped" and result.reports["offline_mode"] == "skipped"
     assert result.reports["sample_sounds"].startswith("1 sample sounds (your own)")
-    stored_in, rate = AudioSample.from_file(tmp_path / "b" / "samples" / "sample_in_0.wav").audio, 24000
+    stored_in = AudioSample.from_file(tmp_path / "b" / "samples" / "sample_in_0.wav").audio
     assert stored_in.shape == mine.audio.shape and float((stored_in - mine.audio).abs().max()) <= 1 / 32767
     assert isinstance(load_wrapper_from_file(wrapper_source).model, nn.Module)
 

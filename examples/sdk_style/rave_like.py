@@ -107,7 +107,9 @@ class RAVEModelWrapper(WaveformToWaveformBase):
         return [COMPRESSION_RATIO]
 
     def get_citation(self) -> str:
-        return "Caillon, A., & Esling, P. (2021). RAVE: A variational autoencoder for fast and high-quality neural audio synthesis."
+        return (
+            "Caillon, A., & Esling, P. (2021). RAVE: A variational autoencoder for fast and high-quality neural audio synthesis."
+        )
 
     def calc_model_delay_samples(self) -> int:
         return 2048  # the codec's cache: one block

@@ -43,8 +43,8 @@ constexpr char kSessionMagic[4] = {'N', 'T', 'N', 'S'};
 constexpr char kResultMagic[4] = {'N', 'T', 'N', 'R'};
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kParamCount = 4;
-constexpr std::size_t kMaxMessageLines = 40;
-constexpr std::size_t kMaxMessageBytes = 8192;
+constexpr std::size_t kMaxMessageLines = 400;
+constexpr std::size_t kMaxMessageBytes = 65536;
 
 enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitLoadFailure = 2, kExitCallException = 3, kExitBadSession = 4 };
 enum ErrorKind : uint8_t { kErrorLoadFailure = 1, kErrorException = 2 };

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from neutone_core import load_neutone_model, save_neutone_model
-from neutone_core.host import stream
-from neutone_core.sources import load_wrapper_from_file
+from neutone_core.tools.host import stream
+from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

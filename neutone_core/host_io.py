@@ -29,10 +29,16 @@ class HostIOInterface(nn.Module):
     def forward(self, x: Tensor, params: Optional[Tensor]) -> Tensor:  # noqa: D102
         pass
 
+    def needs_prepare(self, x: Tensor) -> bool:  # noqa: D102
+        pass
+
     def prepare(self, daw_sr: int, daw_bs: int, n_channels: int, model_sr: int, model_bs: int) -> None:  # noqa: D102
         pass
 
     def prepare_again(self) -> None:  # noqa: D102
+        pass
+
+    def remake_buffers(self) -> None:  # noqa: D102
         pass
 
     def silence(self) -> Tensor:  # noqa: D102
@@ -77,9 +83,10 @@ class HostIO(nn.Module):
 
     Non-finite samples become 0; a NaN knob becomes 0.5 and knobs are clamped to 0..1; other
     floating dtypes are converted to float32 (that call allocates); no knobs means the
-    defaults, copied afresh each call. A block longer than the configured size is processed
-    in pieces (that call allocates its output). Shape: ``(1 or 2, n)``, ``(4, n)`` or None ->
-    ``(same channels, n)``, a view of a buffer valid until the next call.
+    defaults, copied afresh each call. Shape: ``(1 or 2, n)``, ``(4, n)`` or None ->
+    ``(same channels, n)``, a view of a buffer valid until the next call. ``forward`` holds
+    the hot path only (one inlined copy of the chain, nothing of its configuration): the
+    root configures, remakes buffers after inference mode, and splits long blocks.
 
     Args:
         chain: the outermost stage (see :mod:`neutone_core.stage`).
@@ -140,6 +147,14 @@ class HostIO(nn.Module):
         )
 
     @torch.jit.export
+    def remake_buffers(self) -> None:
+        """Configured under ``torch.inference_mode`` and called outside it: ``prepare`` again
+        with the same setting, once (made inside inference mode again, the buffers are then
+        written only inside it, which works)."""
+        self.prepare_again()
+        self.configured_in_inference_mode = False
+
+    @torch.jit.export
     def silence(self) -> Tensor:
         """A zero block of the configured size and channels (for warming up)."""
         return torch.zeros(self.host_channels, self.configured_block_size)
@@ -184,32 +199,23 @@ class HostIO(nn.Module):
         return self.chain(audio, knobs)
 
     def forward(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
-        """One host block: ``(channels, n)`` -> ``(channels, n)`` (see the class docs)."""
+        """One configured host block of up to the configured size: ``(channels, n)`` ->
+        ``(channels, n)`` (see the class docs; the root configures, and splits longer blocks)."""
         self._check_block(x, params)
-        n = x.size(1)
-        if self.configured_block_size == 0:
-            self.prepare(self.default_host_sample_rate, max(n, 1), x.size(0), 0, 0)
-        if self.configured_in_inference_mode and not x.is_inference():
-            # configured under torch.inference_mode, now called outside it: the buffers made
-            # then cannot be written here, so make them again (once)
-            self.prepare_again()
-            self.configured_in_inference_mode = False
-        if n == 0:
+        if x.size(1) == 0:
             return x
         if x.dtype != torch.float32:
             x = x.to(torch.float32)
         if params is not None and params.dtype != torch.float32:
             params = params.to(torch.float32)
-        if n <= self.configured_block_size:
-            return self._process(x, params)
-        out = torch.empty(x.size(0), n)
-        for start in range(0, n, self.configured_block_size):
-            end = min(start + self.configured_block_size, n)
-            piece_params: Optional[Tensor] = None
-            if params is not None:
-                piece_params = params[:, start:end]
-            out[:, start:end] = self._process(x[:, start:end], piece_params)
-        return out
+        return self._process(x, params)
+
+    @torch.jit.export
+    def needs_prepare(self, x: Tensor) -> bool:
+        """Whether the buffers must be made (again) before ``x`` can be processed: nothing is
+        configured yet, or the buffers were made under ``torch.inference_mode`` and ``x`` comes
+        from outside it (such buffers cannot be written there)."""
+        return self.configured_block_size == 0 or (self.configured_in_inference_mode and not x.is_inference())
 
     @torch.jit.export
     def reset(self) -> None:

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
-from neutone_core.host_io import HOST_MAX_CHANNELS, HostIOInterface
+from neutone_core.host_io import DEFAULT_HOST_SAMPLE_RATE, HOST_MAX_CHANNELS, HostIOInterface
 from neutone_core.model_metadata import ModelMetadata
 
 WARMUP_MIN_CALLS = 3
@@ -45,6 +45,7 @@ class NeutoneRoot(nn.Module):
         self.warmup_min_calls = WARMUP_MIN_CALLS
         self.warmup_max_calls = WARMUP_MAX_CALLS
         self.host_max_channels = HOST_MAX_CHANNELS
+        self.default_host_sample_rate = DEFAULT_HOST_SAMPLE_RATE
 
     # --- configuration --------------------------------------------------------------------
     @torch.jit.export
@@ -104,7 +105,30 @@ class NeutoneRoot(nn.Module):
 
         A block longer than the configured buffer size is processed in pieces (that call
         allocates its output); a call before any configuration configures for 48 kHz."""
-        return self.host.forward(x, params)
+        if self.host.needs_prepare(x):
+            self._prepare_for(x)
+        n = x.size(1)
+        block = self.host.daw_block_size()
+        if n <= block:
+            return self.host.forward(x, params)
+        out = torch.empty(x.size(0), n)
+        for start in range(0, n, block):
+            end = min(start + block, n)
+            piece_params: Optional[Tensor] = None
+            if params is not None:
+                piece_params = params[:, start:end]
+            out[:, start:end] = self.host.forward(x[:, start:end], piece_params)
+        return out
+
+    def _prepare_for(self, x: Tensor) -> None:
+        """Before the first block: configure for 48 kHz and this block's size and channels.
+        Configured under inference mode and called outside it: make the buffers again."""
+        if self.host.daw_block_size() == 0:
+            if x.dim() != 2 or x.size(0) < 1 or x.size(0) > self.host_max_channels:
+                raise ValueError("audio block of shape " + str(x.shape) + ": expected (1 or 2 channels, samples)")
+            self.prepare(self.default_host_sample_rate, max(x.size(1), 1), x.size(0), 0, 0)
+        else:
+            self.host.remake_buffers()
 
     @torch.jit.export
     def forward_bt(self, x: Tensor, params: Optional[Tensor] = None) -> Optional[Tensor]:
@@ -112,7 +136,7 @@ class NeutoneRoot(nn.Module):
 
         The chain's delay is already the least its adapters allow, so every call returns the
         ``(channels, n)`` block ``forward`` returns (never None)."""
-        return self.host.forward(x, params)
+        return self.forward(x, params)
 
     @torch.jit.export
     def forward_offline(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:

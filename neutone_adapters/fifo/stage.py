@@ -24,7 +24,7 @@ and the host read contiguous views and steady state allocates nothing.
 
 
 import math
-from typing import List
+from typing import List, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -194,51 +194,66 @@ class FifoStage(AdapterStage):
     # --- audio ----------------------------------------------------------------------------
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         """Queue ``x`` ``(in_channels, n)`` and ``params`` ``(4, n)``, run the model on every full
-        native block, return the next ``n`` output samples ``(out_channels, n)``."""
+        native block, return the next ``n`` output samples ``(out_channels, n)``.
+
+        Without a native size (look-behind only) the model runs once per call on the block
+        and its history, and its output is returned as it is. The model is called from one
+        place only (TorchScript inlines the model at every call site)."""
         n = x.size(1)
         if n == 0:
             return self.output_audio.narrow(1, 0, 0)
-        if self.model_block == 0:
-            return self._forward_with_history(x, params)
-        if (
+        direct = (
             self.pass_through
             and n == self.model_block
             and self.input_end == self.input_start
             and self.output_write == self.output_read
-        ):
-            return self.inner(x, params)
-        self._append(x, params)
-        block = self.model_block
-        span = self.look_behind + block
-        model_calls = (self.input_end - self.input_start) // block
-        self._make_output_room(model_calls * block, n)
+        )
+        if direct:
+            model_calls = 1
+        else:
+            self._append(x, params)
+            model_calls = 1 if self.model_block == 0 else (self.input_end - self.input_start) // self.model_block
+            if self.model_block > 0:
+                self._make_output_room(model_calls * self.model_block, n)
+        result = self.output_audio.narrow(1, 0, 0)
         for _ in range(model_calls):
-            start = self.input_start - self.look_behind
-            audio = self.input_audio.narrow(1, start, span)
-            knobs = self.input_params.narrow(1, start, span)
-            if self.look_behind > 0:
-                # the window's history is read again next time: hand the model copies
-                self.model_audio_view.copy_(audio)
-                self.model_params_view.copy_(knobs)
-                audio = self.model_audio_view
-                knobs = self.model_params_view
-            self._write(self.inner(audio, knobs))
-            self.input_start += block
+            audio = x
+            knobs = params
+            if not direct:
+                audio, knobs = self._next_window()
+            y = self.inner(audio, knobs)
+            if direct or self.model_block == 0:
+                result = y
+            else:
+                self._write(y)
+        if direct or self.model_block == 0:
+            return result
         return self._read(n)
 
-    def _forward_with_history(self, x: Tensor, params: Tensor) -> Tensor:
-        """No native size: each block goes to the model at once, after its history (copies:
-        the history is read again next time)."""
-        self._append(x, params)
+    def _next_window(self) -> Tuple[Tensor, Tensor]:
+        """The next model input, audio and knobs with the look-behind in front: a native block
+        (or, without a native size, everything queued); copies when there is a look-behind,
+        which is read again next time. Advances the queue's read position."""
         start = self.input_start - self.look_behind
-        span = self.input_end - start
-        audio = self.model_audio.narrow(1, 0, span)
-        knobs = self.model_params.narrow(1, 0, span)
-        audio.copy_(self.input_audio.narrow(1, start, span))
-        knobs.copy_(self.input_params.narrow(1, start, span))
-        y = self.inner(audio, knobs)
-        self.input_start = self.input_end
-        return y
+        if self.model_block == 0:
+            span = self.input_end - start
+            self.input_start = self.input_end
+        else:
+            span = self.look_behind + self.model_block
+            self.input_start += self.model_block
+        audio = self.input_audio.narrow(1, start, span)
+        knobs = self.input_params.narrow(1, start, span)
+        if self.look_behind == 0:
+            return audio, knobs
+        if span == self.model_audio_view.size(1):
+            audio_copy = self.model_audio_view
+            knobs_copy = self.model_params_view
+        else:
+            audio_copy = self.model_audio.narrow(1, 0, span)
+            knobs_copy = self.model_params.narrow(1, 0, span)
+        audio_copy.copy_(audio)
+        knobs_copy.copy_(knobs)
+        return audio_copy, knobs_copy
 
     def _append(self, x: Tensor, params: Tensor) -> None:
         n = x.size(1)

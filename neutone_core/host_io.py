@@ -32,6 +32,9 @@ class HostIOInterface(nn.Module):
     def needs_prepare(self, x: Tensor) -> bool:  # noqa: D102
         pass
 
+    def buffers_from_inference_mode(self) -> bool:  # noqa: D102
+        pass
+
     def prepare(self, daw_sr: int, daw_bs: int, n_channels: int, model_sr: int, model_bs: int) -> None:  # noqa: D102
         pass
 
@@ -167,7 +170,7 @@ class HostIO(nn.Module):
     def _check_block(self, x: Tensor, params: Optional[Tensor]) -> None:
         if x.dim() != 2 or x.size(0) < 1 or x.size(0) > self.host_max_channels:
             raise ValueError("audio block of shape " + str(x.shape) + ": expected (1 or 2 channels, samples)")
-        if not x.is_floating_point():
+        if x.dtype != torch.float32 and not x.is_floating_point():
             raise ValueError(
                 "audio block of an integer dtype: the host contract is float32 samples in -1..1 "
                 "(16-bit PCM: divide by 32768 first)"
@@ -177,7 +180,7 @@ class HostIO(nn.Module):
                 raise ValueError(
                     "params of shape " + str(params.shape) + ": expected (4, " + str(x.size(1)) + ") to match the audio block"
                 )
-            if not params.is_floating_point():
+            if params.dtype != torch.float32 and not params.is_floating_point():
                 raise ValueError("params of an integer dtype: the host contract is float32 knobs in 0..1")
 
     def _process(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
@@ -209,6 +212,11 @@ class HostIO(nn.Module):
         if params is not None and params.dtype != torch.float32:
             params = params.to(torch.float32)
         return self._process(x, params)
+
+    @torch.jit.export
+    def buffers_from_inference_mode(self) -> bool:
+        """Whether the buffers were made under ``torch.inference_mode`` (and not made again)."""
+        return self.configured_in_inference_mode
 
     @torch.jit.export
     def needs_prepare(self, x: Tensor) -> bool:

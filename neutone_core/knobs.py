@@ -1,7 +1,7 @@
 """Knob values per model call: the default mean over a block, and the map to each knob's range.
 
-:class:`KnobMean` sums in float64 and divides once, so the mean of a constant knob is that
-constant exactly, whatever the block length (a float32 product with ``1 / n`` weights is off by
+:class:`KnobMean` averages in float64, so the mean of a constant knob is that constant
+exactly, whatever the block length (a float32 product with ``1 / n`` weights is off by
 up to a few units in the last place, which would make a model's output depend on how the
 host splits the stream). :class:`KnobMapping` applies what each parameter declares
 (``offset + scale * v``, rounded for categories). Both allocate nothing per call.
@@ -19,50 +19,76 @@ class KnobMean(nn.Module):
     """Mean of each knob over a block's new samples, ``(4, L + n) -> (4, 1)``.
 
     ``L`` (the look-behind, history the model sees again) is excluded. The float32 values are
-    copied into a float64 buffer, summed there (exact for blocks up to 2**29 samples of values
-    in 0..1) and divided by ``n`` (one rounding), then rounded once to float32.
+    copied into a float64 buffer and multiplied by a column of ``1 / n`` (float64): every
+    product and the sum stay within ``n * 2^-53`` of exact, so the result, rounded once to
+    float32, is the exact mean's nearest float32 for a constant knob and within one rounding
+    otherwise. The weights of the longest block and of the last two other lengths are kept,
+    so blocks alternating between lengths (470/471 behind a resampler) recompute nothing.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("samples64", torch.zeros(MAX_N_PARAMS, 0, dtype=torch.float64), persistent=False)
-        self.register_buffer("full_view", torch.zeros(MAX_N_PARAMS, 0, dtype=torch.float64), persistent=False)
-        self.register_buffer("sum64", torch.zeros(MAX_N_PARAMS, 1, dtype=torch.float64), persistent=False)
-        self.register_buffer("count64", torch.ones(1, dtype=torch.float64), persistent=False)
+        self.register_buffer("samples_full", torch.zeros(MAX_N_PARAMS, 0, dtype=torch.float64), persistent=False)
+        self.register_buffer("weights_full", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
+        self.register_buffer("weights_a", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
+        self.register_buffer("weights_b", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
+        self.register_buffer("mean64", torch.zeros(MAX_N_PARAMS, 1, dtype=torch.float64), persistent=False)
         self.register_buffer("mean", torch.zeros(MAX_N_PARAMS, 1), persistent=False)
         self.n_params = MAX_N_PARAMS
         self.look_behind = 0
-        self.full_block = 0
-        self.count = 1
+        self.full_length = 0
+        self.length_a = -1
+        self.length_b = -1
+        self.replace_a = True
 
     @torch.jit.export
     def configure(self, max_samples: int, look_behind_samples: int) -> None:
         """Allocate for calls of up to ``max_samples`` samples, the first
         ``look_behind_samples`` of them history."""
         self.look_behind = look_behind_samples
-        self.full_block = max_samples - look_behind_samples
-        self.samples64 = torch.zeros(self.n_params, max(self.full_block, 0), dtype=torch.float64)
-        self.full_view = self.samples64.narrow(1, 0, max(self.full_block, 0))
-        self.count = max(self.full_block, 1)
-        self.count64.fill_(self.count)
+        longest = max(max_samples - look_behind_samples, 0)
+        self.full_length = longest
+        self.samples64 = torch.zeros(self.n_params, longest, dtype=torch.float64)
+        self.samples_full = self.samples64.narrow(1, 0, longest)
+        self.weights_full = torch.full((longest, 1), 1.0 / max(longest, 1), dtype=torch.float64)
+        self.weights_a = torch.zeros(longest, 1, dtype=torch.float64)
+        self.weights_b = torch.zeros(longest, 1, dtype=torch.float64)
+        self.length_a = -1
+        self.length_b = -1
+
+    def _weights(self, n: int) -> Tensor:
+        """The ``(n, 1)`` column of ``1 / n`` for a block shorter than the longest: one of the
+        two kept, or made in the older one."""
+        if n == self.length_a:
+            return self.weights_a.narrow(0, 0, n)
+        if n == self.length_b:
+            return self.weights_b.narrow(0, 0, n)
+        if self.replace_a:
+            self.length_a = n
+            column = self.weights_a.narrow(0, 0, n)
+        else:
+            self.length_b = n
+            column = self.weights_b.narrow(0, 0, n)
+        self.replace_a = not self.replace_a
+        column.fill_(1.0 / max(n, 1))
+        return column
 
     def forward(self, params: Tensor) -> Tensor:
         """``params`` ``(4, L + n)`` -> the mean of the last ``n`` columns, ``(4, 1)``."""
         n = params.size(1) - self.look_behind
-        if n == self.full_block:
-            samples = self.full_view
+        if n == self.full_length:
+            samples = self.samples_full
+            weights = self.weights_full
         else:
             samples = self.samples64.narrow(1, 0, n)
-        if n != self.count:
-            self.count = n
-            self.count64.fill_(max(n, 1))
+            weights = self._weights(n)
         if self.look_behind == 0:
             samples.copy_(params)
         else:
             samples.copy_(params.narrow(1, self.look_behind, n))
-        torch.sum(samples, [1], True, out=self.sum64)
-        torch.div(self.sum64, self.count64, out=self.sum64)
-        self.mean.copy_(self.sum64)
+        torch.mm(samples, weights, out=self.mean64)
+        self.mean.copy_(self.mean64)
         return self.mean
 
 

@@ -46,6 +46,8 @@ class NeutoneRoot(nn.Module):
         self.warmup_max_calls = WARMUP_MAX_CALLS
         self.host_max_channels = HOST_MAX_CHANNELS
         self.default_host_sample_rate = DEFAULT_HOST_SAMPLE_RATE
+        self.ready_block_size = -1
+        self.buffers_from_inference_mode = False
 
     # --- configuration --------------------------------------------------------------------
     @torch.jit.export
@@ -69,6 +71,8 @@ class NeutoneRoot(nn.Module):
             self.host.forward(silence, None)
             calls += 1
         self.host.reset()
+        self.ready_block_size = self.host.daw_block_size()
+        self.buffers_from_inference_mode = self.host.buffers_from_inference_mode()
         return self.host.delay_samples()
 
     @torch.jit.export
@@ -105,6 +109,12 @@ class NeutoneRoot(nn.Module):
 
         A block longer than the configured buffer size is processed in pieces (that call
         allocates its output); a call before any configuration configures for 48 kHz."""
+        if (
+            x.dim() == 2
+            and x.size(1) <= self.ready_block_size
+            and not (self.buffers_from_inference_mode and not x.is_inference())
+        ):
+            return self.host.forward(x, params)
         if self.host.needs_prepare(x):
             self._prepare_for(x)
         n = x.size(1)
@@ -129,6 +139,7 @@ class NeutoneRoot(nn.Module):
             self.prepare(self.default_host_sample_rate, max(x.size(1), 1), x.size(0), 0, 0)
         else:
             self.host.remake_buffers()
+            self.buffers_from_inference_mode = False
 
     @torch.jit.export
     def forward_bt(self, x: Tensor, params: Optional[Tensor] = None) -> Optional[Tensor]:

@@ -89,12 +89,13 @@ class PassThroughWrapper(WaveformToWaveformBase):
         return True
 
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
-        x = x[:, self.look_behind_samples :]
+        if self.look_behind_samples > 0:
+            x = x.narrow(1, self.look_behind_samples, x.size(1) - self.look_behind_samples)
         if self.input_mono == self.output_mono:
             return x
         if self.output_mono:
             if x.size(1) > self.mono_out.size(1):
                 self.mono_out = torch.zeros(1, x.size(1))
-            out = self.mono_out[:, : x.size(1)]
+            out = self.mono_out.narrow(1, 0, x.size(1))
             return torch.sum(x, [0], True, out=out).mul_(self.one_half)
         return x.expand(2, x.size(1))

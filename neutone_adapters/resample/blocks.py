@@ -28,6 +28,14 @@ VIEW_CACHE_SIZE = 64
 """Most calls' views kept per kernel (about 40 for a host keeping its buffer size)."""
 
 
+def padded_matrix(matrix: Tensor) -> Tensor:
+    """``matrix`` as float32 with its rows padded to a multiple of 16 floats (the product runs
+    faster on aligned rows), as a view of its own storage. Shape: ``(span, N) -> (span, N)``."""
+    padded = torch.zeros(matrix.size(0), (matrix.size(1) + 15) // 16 * 16)
+    padded.narrow(1, 0, matrix.size(1)).copy_(matrix)
+    return padded.narrow(1, 0, matrix.size(1))
+
+
 class BlockProducts(nn.Module):
     """Computes block outputs ``first .. first + n`` of ``channels`` signals from a history.
 
@@ -64,14 +72,12 @@ class BlockProducts(nn.Module):
 
     @torch.jit.export
     def set_matrix(self, matrix: Tensor, column_ends: Tensor, taps: int, window_start: int, block_inputs: int) -> None:
-        """The block matrix ``(span, N)``, each column's last nonzero row, its nonzero rows per
-        column, the first block's window start (an input index) and inputs per block. Kept as
-        float32 with rows padded to 16 floats (the product runs faster on aligned rows)."""
+        """The block matrix ``(span, N)`` float32 (see :func:`padded_matrix`), each column's last
+        nonzero row, its nonzero rows per column, the first block's window start (an input index)
+        and inputs per block."""
+        self.matrix = matrix
         self.span = matrix.size(0)
         self.block_outputs = matrix.size(1)
-        padded = torch.zeros(self.span, (self.block_outputs + 15) // 16 * 16)
-        padded.narrow(1, 0, self.block_outputs).copy_(matrix)
-        self.matrix = padded.narrow(1, 0, self.block_outputs)
         self.column_ends = column_ends
         self.taps = taps
         self.window_start = window_start
@@ -147,27 +153,31 @@ class BlockProducts(nn.Module):
 
     def call_views(self, history: Tensor, column: int, first: int, n: int) -> List[Tensor]:
         """The views of a call: :meth:`shaped_views`, then the window source in ``history`` (from
-        ``column``) and the result view of outputs ``first .. first + n``; from the cache when
-        this call's geometry was seen before."""
-        start = first % self.block_outputs
-        key = (column * self.block_outputs + start) * (self.max_outputs + 1) + n
-        if key in self.strided:
-            return self.strided[key]
+        ``column``) and the result view of outputs ``first .. first + n``."""
         blocks = self.blocks_touched(first, n)
         sizes = [self.kinds, self.channels, blocks, self.band]
-        views = self.shaped_views(blocks) + [
+        return self.shaped_views(blocks) + [
             torch.as_strided(history, sizes, [self.step, history.size(1), self.block_inputs, 1], column),
-            torch.as_strided(self.outputs, [self.channels, n], [blocks * self.block_outputs, 1], start),
+            torch.as_strided(self.outputs, [self.channels, n], [blocks * self.block_outputs, 1], first % self.block_outputs),
         ]
-        if len(self.strided) < self.view_cache_size:
-            self.strided[key] = views
-        return views
 
     def pull(self, history: Tensor, base: int, first: int, n: int) -> Tensor:
         """Outputs ``first .. first + n`` (``n >= 1``) from ``history``, whose column 0 holds input
-        ``base``."""
-        column = self.window_start + (first // self.block_outputs) * self.block_inputs - base
-        views = self.call_views(history, column, first, n)
+        ``base``; the views come from the cache when this call's geometry was seen before."""
+        block = first // self.block_outputs
+        column = self.window_start + block * self.block_inputs - base
+        if column < 0:
+            raise RuntimeError(
+                "resampler history overrun at input " + str(column + base) + "; pull what push returns before pushing more"
+            )
+        key = (column * self.block_outputs + first - block * self.block_outputs) * (self.max_outputs + 1) + n
+        cached = self.strided.get(key)
+        if cached is None:
+            views = self.call_views(history, column, first, n)
+            if len(self.strided) < self.view_cache_size:
+                self.strided[key] = views
+        else:
+            views = cached
         views[0].copy_(views[5])
         if self.kinds == 1:
             torch.mm(views[1], self.matrix, out=views[2])

@@ -54,7 +54,7 @@ def half_length_ticks(in_rate: int, out_rate: int, quality: List[float]) -> int:
     nyquist = 0.5 * float(min(in_rate, out_rate))
     transition_hz = (quality[1] - quality[0]) * nyquist
     length_seconds = (quality[2] - 7.95) / (14.36 * transition_hz)
-    return int(torch.ceil(torch.tensor(0.5 * length_seconds * tick_rate, dtype=torch.float64)).item())
+    return math.ceil(0.5 * length_seconds * tick_rate)
 
 
 def rate_ticks(in_rate: int, out_rate: int, quality: List[float]) -> List[int]:
@@ -86,7 +86,7 @@ def kaiser_sinc(offset: Tensor, in_rate: int, out_rate: int, quality: List[float
     return torch.sinc(2.0 * cutoff_hz * ticks / tick_rate) * window * inside.to(torch.float64)
 
 
-def period_matrix(in_rate: int, out_rate: int, quality: List[float], phase_ticks: int) -> Tuple[Tensor, Tensor]:
+def period_matrix(in_rate: int, out_rate: int, quality: List[float], phase_ticks: int, ticks: List[int]) -> Tuple[Tensor, Tensor]:
     """The taps of a block of ``S * P`` consecutive outputs (``S`` periods, :func:`block_periods`),
     shared by every such block.
 
@@ -95,6 +95,7 @@ def period_matrix(in_rate: int, out_rate: int, quality: List[float], phase_ticks
         out_rate: output rate in Hz.
         quality: ``[pass_fraction, stop_fraction, attenuation_db]``.
         phase_ticks: ``phase`` of the output grid, in ticks (>= 0).
+        ticks: :func:`rate_ticks` of the pair.
 
     Returns:
         ``weights`` ``(span, S * P)`` float64 (column ``r``: the taps of output ``b * S * P + r``
@@ -103,7 +104,7 @@ def period_matrix(in_rate: int, out_rate: int, quality: List[float], phase_ticks
 
     Shape: ``-> (span, S * P), (S * P,)``.
     """
-    input_ticks, output_ticks, center, taps = rate_ticks(in_rate, out_rate, quality)
+    input_ticks, output_ticks, center, taps = ticks[0], ticks[1], ticks[2], ticks[3]
     block = input_ticks * block_periods(input_ticks)
     output_tick = torch.arange(block, dtype=torch.int64) * output_ticks + phase_ticks
     last_input = torch.div(output_tick, input_ticks, rounding_mode="floor")
@@ -115,28 +116,33 @@ def period_matrix(in_rate: int, out_rate: int, quality: List[float], phase_ticks
     return weights / weights.sum(0, keepdim=True), last_input - window_start
 
 
-def farrow_coefficients(in_rate: int, out_rate: int, quality: List[float]) -> Tensor:
+def farrow_coefficients(in_rate: int, out_rate: int, quality: List[float], ticks: List[int]) -> Tensor:
     """Each of the ``taps`` normalised taps as a polynomial in ``u = 2 rho / P - 1`` (``rho = t_j
     mod P``, the output's offset past its last input): ``tap_i = sum_m c[i, m] u^m``, least squares
-    on Chebyshev nodes. The degree is the least (up to 16) whose largest error is 20 dB below the
-    stop-band attenuation, or down to the step of ``h`` at its window's ends (``h(+-C)``, where a
-    tap leaves the window at ``rho = 2 C mod P``: no polynomial follows a step; about ``-130`` dB of
-    the largest tap for ``high``, ``-95`` dB for ``low-latency``).
+    on Chebyshev nodes (``ticks``: :func:`rate_ticks` of the pair). The degree is the least (up to
+    16) whose largest error is 20 dB below the stop-band attenuation, or down to the step of ``h``
+    at its window's ends (``h(+-C)``, where a tap leaves the window at ``rho = 2 C mod P``: no
+    polynomial follows a step; about ``-130`` dB of the largest tap for ``high``, ``-95`` dB for
+    ``low-latency``).
 
     Shape: ``-> (taps, degree + 1)`` float64, row ``i`` for input ``e_j - taps + 1 + i``.
     """
-    input_ticks, _, center, taps = rate_ticks(in_rate, out_rate, quality)
+    input_ticks, center, taps = ticks[0], ticks[2], ticks[3]
     nodes = 64
     u = torch.cos(math.pi * (torch.arange(nodes, dtype=torch.float64) + 0.5) / nodes)
     check = torch.linspace(-1.0, 1.0, 4 * nodes - 1, dtype=torch.float64)
+    phases = torch.cat([u, check]).reshape(-1, 1)
     taps_at = torch.arange(taps - 1, -1, -1, dtype=torch.float64) * input_ticks - center
-    fitted = kaiser_sinc((u.reshape(-1, 1) + 1.0) * (0.5 * input_ticks) + taps_at, in_rate, out_rate, quality, center)
-    fitted = fitted / fitted.sum(1, keepdim=True)
-    exact = kaiser_sinc((check.reshape(-1, 1) + 1.0) * (0.5 * input_ticks) + taps_at, in_rate, out_rate, quality, center)
-    total = exact.sum(1, keepdim=True)
-    exact = exact / total
-    edge = kaiser_sinc(torch.tensor([float(center)], dtype=torch.float64), in_rate, out_rate, quality, center)
-    step = float(edge[0].item()) / float(total.min().item())
+    # every node's taps, then the window's end: one evaluation of h
+    node_offsets = ((phases + 1.0) * (0.5 * input_ticks) + taps_at).reshape(-1)
+    offsets = torch.cat([node_offsets, torch.tensor([float(center)], dtype=torch.float64)])
+    values = kaiser_sinc(offsets, in_rate, out_rate, quality, center)
+    taps_values = values.narrow(0, 0, phases.size(0) * taps).reshape(-1, taps)
+    totals = taps_values.sum(1, keepdim=True)
+    normalised = taps_values / totals
+    fitted = normalised.narrow(0, 0, nodes)
+    exact = normalised.narrow(0, nodes, check.size(0))
+    step = float(values[-1].item()) / float(totals.min().item())
     tolerance = max(10.0 ** (-(quality[2] + 20.0) / 20.0) * float(exact.abs().max().item()), step)
     coefficients = torch.zeros(0, 0, dtype=torch.float64)
     for degree in range(4, 17):
@@ -188,14 +194,16 @@ def column_groups(ends: Tensor, taps: int, rows: int) -> List[int]:
     block = ends.size(0)
     starts = ends - taps + 1
     best = [block, 0, int(ends[-1].item()) + 1]
-    best_cost = product_cost(1, best[2], block, rows)
-    for group in range(8, block):
+    best_cost = 1e30
+    for group in range(min(8, block), block + 1):
         if block % group != 0:
             continue
         first = starts.reshape(-1, group)[:, 0]
         last = ends.reshape(-1, group)[:, -1]
         index = torch.arange(first.size(0), dtype=torch.int64)
-        step = int(torch.div(first[1:], index[1:], rounding_mode="floor").min().item())
+        step = 0
+        if group < block:
+            step = int(torch.div(first[1:], index[1:], rounding_mode="floor").min().item())
         band = int((last - index * step).max().item()) + 1
         cost = product_cost(block // group, band, group, rows)
         if cost < best_cost:

@@ -6,9 +6,10 @@ phase ``u_j = 2 rho_j / P - 1`` (``design.farrow_coefficients``), so
     y[j] = sum_m u_j^m z_m[e_j],    z_m[e] = sum_i x[e - taps + 1 + i] c[i, m]
 
 (Farrow, "A continuously variable digital delay element", ISCAS 1988). The ``terms`` filters
-``z_m`` run at the input rate as block products (``blocks.BlockProducts``, 16 positions per
-block, ``design.farrow_block``), each output picks its position's row of ``z`` and weighs it by
-the powers of its phase. The tables depend on the rates and quality only; the phase of the
+``z_m`` run at the input rate as block products (``blocks.BlockProducts`` over the matrix of
+``design.farrow_block``, 16 positions per block: :meth:`FarrowKernel.filter_range` says which),
+and :meth:`FarrowKernel.combine` picks each output's row of ``z`` and weighs it by the powers of
+its phase. The tables depend on the rates and quality only; the phase of the
 output grid enters through ``rho_j = (j * Q + phase) mod P``, computed per call in integer
 arithmetic.
 """
@@ -19,14 +20,15 @@ from typing import List
 import torch
 from torch import Tensor, nn
 
-from neutone_adapters.resample.blocks import BlockProducts
-from neutone_adapters.resample.design import farrow_block, farrow_coefficients, rate_ticks
+from neutone_adapters.resample.blocks import padded_matrix
+from neutone_adapters.resample.design import farrow_block, farrow_coefficients
 
 
 class FarrowKernel(nn.Module):
-    """Computes outputs ``first .. first + n`` (ticks ``j * Q + phase``) from a history of inputs.
+    """The filterbank of a rate pair and quality, and the per-output combination of its rows for
+    outputs ``first .. first + n`` (ticks ``j * Q + phase``).
 
-    Shape: ``pull`` -> ``(channels, n)``; ``held`` -> ``(held_channels, n)``; views of internal
+    Shape: ``combine`` -> ``(channels, n)``; ``held`` -> ``(held_channels, n)``; views of internal
     buffers, valid until the next call.
     """
 
@@ -35,7 +37,8 @@ class FarrowKernel(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.filters = BlockProducts()
+        self.register_buffer("matrix", torch.zeros(0, 0), persistent=False)
+        self.register_buffer("column_ends", torch.zeros(0, dtype=torch.int64), persistent=False)
         for name in ["output_steps", "ticks", "last_inputs", "offsets", "nearest"]:
             self.register_buffer(name, torch.zeros(0, dtype=torch.int64), persistent=False)
         for name in ["phase", "phases", "powers", "picked", "weighted", "ones", "outputs", "held_outputs"]:
@@ -62,22 +65,23 @@ class FarrowKernel(nn.Module):
         self.phases_last = 0
 
     @torch.jit.export
-    def design(self, in_rate: int, out_rate: int, quality: List[float], phase_ticks: int) -> None:
-        """Fit the tap polynomials (skipped when rates and quality are unchanged)."""
+    def design(self, in_rate: int, out_rate: int, quality: List[float], phase_ticks: int, ticks: List[int]) -> None:
+        """Fit the tap polynomials (``ticks``: ``design.rate_ticks`` of the pair; skipped when rates
+        and quality are unchanged)."""
         self.phase_ticks = phase_ticks
         self.phases_first = -1
         key = [float(in_rate), float(out_rate)] + quality
         if key == self.design_key:
             return
-        ticks = rate_ticks(in_rate, out_rate, quality)
         self.input_ticks = ticks[0]
         self.output_ticks = ticks[1]
         self.center_ticks = ticks[2]
         self.taps = ticks[3]
-        coefficients = farrow_coefficients(in_rate, out_rate, quality)
+        coefficients = farrow_coefficients(in_rate, out_rate, quality, ticks)
         self.terms = coefficients.size(1)
         matrix, ends = farrow_block(coefficients, self.positions_per_block)
-        self.filters.set_matrix(matrix, ends, self.taps, 1 - self.taps, self.positions_per_block)
+        self.matrix = padded_matrix(matrix)
+        self.column_ends = ends
         self.input_ticks_tensor.fill_(self.input_ticks)
         self.phase_scale.fill_(2.0 / self.input_ticks)
         # nearest input (ties up) to each output's content time, counted from ``e_first - hold_back``
@@ -88,8 +92,6 @@ class FarrowKernel(nn.Module):
     @torch.jit.export
     def allocate(self, channels: int, held_channels: int, max_outputs: int) -> None:
         """Allocate the buffers of calls of up to ``max_outputs`` outputs."""
-        positions = (self.input_ticks - 1 + (max_outputs - 1) * self.output_ticks) // self.input_ticks + 1
-        self.filters.allocate(channels, positions * self.terms)
         self.channels = channels
         self.held_channels = held_channels
         self.max_outputs = max_outputs
@@ -109,18 +111,13 @@ class FarrowKernel(nn.Module):
         self.held_outputs = torch.zeros(held_channels, max_outputs)
         self.phases_first = -1
 
+    def filter_outputs(self, max_outputs: int) -> int:
+        """Most filterbank values a call of ``max_outputs`` outputs needs."""
+        return ((self.input_ticks - 1 + (max_outputs - 1) * self.output_ticks) // self.input_ticks + 1) * self.terms
+
     def lookback(self) -> int:
-        """Inputs before the first new sample of a push that the next ``pull`` may read."""
+        """Inputs before the first new sample of a push that the next pull may read."""
         return max(self.taps, self.hold_back) + self.positions_per_block + 2
-
-    def lookahead(self) -> int:
-        """Inputs past the newest one that a ``pull`` may read (of positions it discards)."""
-        return self.filters.lookahead()
-
-    def oldest_input(self, first: int) -> int:
-        """Oldest input that outputs from ``first`` on read."""
-        last = (first * self.output_ticks + self.phase_ticks) // self.input_ticks
-        return min(last - last % self.positions_per_block - self.taps + 1, last - self.hold_back)
 
     def _phases(self, first: int) -> int:
         """Last input (relative to ``e_first``) and phase powers of every output from ``first``
@@ -142,21 +139,22 @@ class FarrowKernel(nn.Module):
         self.phases_last = last
         return last
 
-    def pull(self, history: Tensor, base: int, first: int, n: int) -> Tensor:
-        """Outputs ``first .. first + n`` (``n >= 1``) from ``history``, whose column 0 holds input
-        ``base``."""
+    def filter_range(self, first: int, n: int) -> List[int]:
+        """The filterbank values (first, count) that outputs ``first .. first + n`` read: every
+        term of the positions ``e_first .. e_last``."""
         last = self._phases(first)
         positions = (self.phase_ticks + (first + n - 1) * self.output_ticks) // self.input_ticks - last + 1
-        self.filters.pull(history, base, last * self.terms, positions * self.terms)
-        # ``z`` for positions ``last ..``: per channel rows of ``terms``, ``row_stride`` apart
-        blocks = self.filters.blocks_touched(last * self.terms, positions * self.terms)
-        row_stride = blocks * self.filters.block_outputs
-        start = last * self.terms - self.filters.first_block(last * self.terms) * self.filters.block_outputs
+        return [last * self.terms, positions * self.terms]
+
+    def combine(self, filtered: Tensor, row_stride: int, start: int, positions: int, n: int) -> Tensor:
+        """Outputs ``first .. first + n`` from the filterbank values of :meth:`filter_range` (after
+        ``_phases(first)``): per channel ``positions`` rows of ``terms`` in ``filtered`` from
+        ``start``, ``row_stride`` apart."""
         self.last_inputs.clamp_(0, positions - 1)
         for channel in range(self.channels):
             offset = start + channel * row_stride
-            filtered = torch.as_strided(self.filters.outputs, [positions, self.terms], [self.terms, 1], offset)
-            torch.index_select(filtered, 0, self.last_inputs, out=self.picked_views[channel])
+            rows = torch.as_strided(filtered, [positions, self.terms], [self.terms, 1], offset)
+            torch.index_select(rows, 0, self.last_inputs, out=self.picked_views[channel])
         torch.mul(self.picked, self.powers, out=self.weighted.view(self.channels, self.max_outputs, self.terms))
         torch.mm(self.weighted, self.ones, out=self.outputs.view(-1, 1))
         return self.outputs.narrow(1, 0, n)

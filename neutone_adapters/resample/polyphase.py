@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from neutone_adapters.resample.blocks import VIEW_CACHE_SIZE
+from neutone_adapters.resample.blocks import VIEW_CACHE_SIZE, BlockProducts
 from neutone_adapters.resample.design import block_periods, rate_ticks
 from neutone_adapters.resample.farrow import FarrowKernel
 from neutone_adapters.resample.periodic import PeriodicKernel
@@ -59,6 +59,7 @@ class PolyphaseResampler(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
+        self.products = BlockProducts()
         self.periodic = PeriodicKernel()
         self.farrow = FarrowKernel()
         self.register_buffer("history", torch.zeros(0, 0), persistent=False)
@@ -119,15 +120,21 @@ class PolyphaseResampler(nn.Module):
         periods = block_periods(ticks[0])
         self.use_farrow = (periods * ticks[1] + ticks[3]) * periods * ticks[0] > self.period_table_limit
         if self.use_farrow:
-            self.farrow.design(in_rate, out_rate, quality, phase_ticks)
-            self.farrow.allocate(channels, held_channels, max_outputs)
-            self.keep = self.farrow.lookback()
-            lookahead = self.farrow.lookahead()
+            farrow = self.farrow
+            farrow.design(in_rate, out_rate, quality, phase_ticks, ticks)
+            farrow.allocate(channels, held_channels, max_outputs)
+            layout = [1 - farrow.taps, farrow.positions_per_block, farrow.filter_outputs(max_outputs), farrow.lookback()]
+            matrix, ends = farrow.matrix, farrow.column_ends
         else:
-            self.periodic.design(in_rate, out_rate, quality, phase_ticks)
-            self.periodic.allocate(channels, held_channels, max_outputs)
-            self.keep = self.periodic.lookback()
-            lookahead = self.periodic.lookahead()
+            periodic = self.periodic
+            periodic.design(in_rate, out_rate, quality, phase_ticks, ticks)
+            periodic.allocate(channels, held_channels, max_outputs)
+            layout = [periodic.window_start, periodic.block_inputs, max_outputs, periodic.lookback()]
+            matrix, ends = periodic.matrix, periodic.column_ends
+        self.products.set_matrix(matrix, ends, self.taps, layout[0], layout[1])
+        self.products.allocate(channels, layout[2])
+        self.keep = layout[3]
+        lookahead = self.products.lookahead()
         # a move never overlaps itself: it happens past 2 * keep
         self.capacity = 2 * self.keep + max(max_inputs, self.compaction_span)
         self.history = torch.zeros(channels + held_channels, self.capacity + lookahead)
@@ -177,8 +184,9 @@ class PolyphaseResampler(nn.Module):
         """Where ``n`` samples written at ``position`` go: all rows, the filtered rows and the
         held rows (cached per position, up to ``view_cache_size``)."""
         key = position * (self.max_inputs + 1) + n
-        if key in self.write_views:
-            return self.write_views[key]
+        cached = self.write_views.get(key)
+        if cached is not None:
+            return cached
         rows = self.channels + self.held_channels
         row_stride = self.history.size(1)
         # no held rows: an empty view at 0 (one past the storage's end cannot be saved)
@@ -217,37 +225,35 @@ class PolyphaseResampler(nn.Module):
             self._hold_first_value(position)
         return self.available() - self.outputs_done
 
-    def _check_history(self, first: int) -> None:
-        """Raise when the inputs of outputs from ``first`` on have left the history."""
-        if self.use_farrow:
-            oldest = self.farrow.oldest_input(first)
-        else:
-            oldest = self.periodic.oldest_input(first)
-        if oldest < self.base:
-            raise RuntimeError(
-                "resampler history overrun at input " + str(oldest) + "; pull what push returns before pushing more"
-            )
+    def _outputs(self, first: int, n: int) -> Tensor:
+        """Outputs ``first .. first + n`` from the history."""
+        if not self.use_farrow:
+            return self.products.pull(self.history, self.base, first, n)
+        span = self.farrow.filter_range(first, n)
+        products = self.products
+        products.pull(self.history, self.base, span[0], span[1])
+        row_stride = products.blocks_touched(span[0], span[1]) * products.block_outputs
+        start = span[0] % products.block_outputs
+        return self.farrow.combine(products.outputs, row_stride, start, span[1] // self.farrow.terms, n)
 
     @torch.jit.export
     def pull(self, n: int) -> Tensor:
         """The next ``n`` outputs ``(channels, n)``, which must be computable (``n <= available() -
         outputs_done``)."""
         first = self.outputs_done
-        self._check_history(first)
         self.outputs_done = first + n
-        if self.use_farrow:
-            return self.farrow.pull(self.history, self.base, first, n)
-        return self.periodic.pull(self.history, self.base, first, n)
+        return self._outputs(first, n)
 
     @torch.jit.export
     def pull_with(self, n: int) -> Tuple[Tensor, Tensor]:
         """The next ``n`` outputs ``(channels, n)`` and their held signals ``(held_channels, n)``."""
         first = self.outputs_done
+        self.outputs_done = first + n
         if self.use_farrow:
             held = self.farrow.held(self.history, self.base, first, n)
         else:
             held = self.periodic.held(self.history, self.base, first, n)
-        return self.pull(n), held
+        return self._outputs(first, n), held
 
 
 def resample(x: Tensor, in_rate: int, out_rate: int, quality: Optional[List[float]] = None) -> Tensor:

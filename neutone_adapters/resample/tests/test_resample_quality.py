@@ -32,9 +32,8 @@ def grid_snr_db(quality: str, frequencies: list[int], host_rate: int = RATE) -> 
         y = stream(model, x, host_rate, 512)
         delay = model.calc_total_delay_samples()
         for channel, frequency in enumerate(pair):
-            snr[frequency] = snr_db(
-                x[channel, SETTLE : N - delay].double().numpy(), y[channel, SETTLE + delay :].double().numpy()
-            )
+            reference = x[channel, SETTLE : N - delay].double().numpy()
+            snr[frequency] = snr_db(reference, y[channel, SETTLE + delay :].double().numpy())
     return snr
 
 

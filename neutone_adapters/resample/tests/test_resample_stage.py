@@ -229,7 +229,7 @@ def test_reconfiguring_the_same_rates_keeps_the_design() -> None:
     """A new host buffer size re-allocates buffers but keeps the filter tables (no redesign)."""
     model = composed((44100,), (), 0)
     model.prepare(48000, 512, 2, 0, 0)
-    kernel = stage_of(model).down.periodic.products
+    kernel = stage_of(model).down.periodic
     designed = kernel.matrix.data_ptr()
     model.prepare(48000, 4096, 2, 0, 0)
     assert kernel.matrix.data_ptr() == designed

@@ -32,6 +32,12 @@ class HostIOInterface(nn.Module):
     def needs_prepare(self, x: Tensor) -> bool:  # noqa: D102
         pass
 
+    def prepare_for(self, x: Tensor) -> None:  # noqa: D102
+        pass
+
+    def forward_long(self, x: Tensor, params: Optional[Tensor]) -> Tensor:  # noqa: D102
+        pass
+
     def buffers_from_inference_mode(self) -> bool:  # noqa: D102
         pass
 
@@ -212,6 +218,32 @@ class HostIO(nn.Module):
         if params is not None and params.dtype != torch.float32:
             params = params.to(torch.float32)
         return self._process(x, params)
+
+    @torch.jit.export
+    def prepare_for(self, x: Tensor) -> None:
+        """Before the first block: configure for 48 kHz and this block's size and channels.
+        Configured under inference mode and called outside it: make the buffers again."""
+        if self.configured_block_size == 0:
+            self._check_block(x, None)
+            self.prepare(self.default_host_sample_rate, max(x.size(1), 1), x.size(0), 0, 0)
+        else:
+            self.remake_buffers()
+
+    @torch.jit.export
+    def forward_long(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
+        """A block longer than the configured size, in configured-size pieces; allocates
+        its output ``(channels, n)``."""
+        self._check_block(x, params)
+        n = x.size(1)
+        block = self.configured_block_size
+        out = torch.empty(x.size(0), n)
+        for start in range(0, n, block):
+            end = min(start + block, n)
+            piece_params: Optional[Tensor] = None
+            if params is not None:
+                piece_params = params[:, start:end]
+            out[:, start:end] = self.forward(x[:, start:end], piece_params)
+        return out
 
     @torch.jit.export
     def buffers_from_inference_mode(self) -> bool:

@@ -5,7 +5,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
-from neutone_core.host_io import DEFAULT_HOST_SAMPLE_RATE, HOST_MAX_CHANNELS, HostIOInterface
+from neutone_core.host_io import HOST_MAX_CHANNELS, HostIOInterface
 from neutone_core.model_metadata import ModelMetadata
 
 WARMUP_MIN_CALLS = 3
@@ -45,7 +45,6 @@ class NeutoneRoot(nn.Module):
         self.warmup_min_calls = WARMUP_MIN_CALLS
         self.warmup_max_calls = WARMUP_MAX_CALLS
         self.host_max_channels = HOST_MAX_CHANNELS
-        self.default_host_sample_rate = DEFAULT_HOST_SAMPLE_RATE
         self.ready_block_size = -1
         self.buffers_from_inference_mode = False
 
@@ -71,9 +70,14 @@ class NeutoneRoot(nn.Module):
             self.host.forward(silence, None)
             calls += 1
         self.host.reset()
+        self._remember_setting()
+        return self.host.delay_samples()
+
+    def _remember_setting(self) -> None:
+        """What the host-call fast path checks: the configured size, and whether the buffers
+        come from inference mode."""
         self.ready_block_size = self.host.daw_block_size()
         self.buffers_from_inference_mode = self.host.buffers_from_inference_mode()
-        return self.host.delay_samples()
 
     @torch.jit.export
     def set_daw_sample_rate_and_buffer_size(
@@ -108,7 +112,9 @@ class NeutoneRoot(nn.Module):
         """Process one host block: ``(channels, n)`` -> ``(channels, n)`` (see the class docs).
 
         A block longer than the configured buffer size is processed in pieces (that call
-        allocates its output); a call before any configuration configures for 48 kHz."""
+        allocates its output); a call before any configuration configures for 48 kHz. The
+        fast path is the first line: every other case is one call into the host I/O, so this
+        graph, which TorchScript optimises on the host's first calls, stays small."""
         if (
             x.dim() == 2
             and x.size(1) <= self.ready_block_size
@@ -116,30 +122,11 @@ class NeutoneRoot(nn.Module):
         ):
             return self.host.forward(x, params)
         if self.host.needs_prepare(x):
-            self._prepare_for(x)
-        n = x.size(1)
-        block = self.host.daw_block_size()
-        if n <= block:
-            return self.host.forward(x, params)
-        out = torch.empty(x.size(0), n)
-        for start in range(0, n, block):
-            end = min(start + block, n)
-            piece_params: Optional[Tensor] = None
-            if params is not None:
-                piece_params = params[:, start:end]
-            out[:, start:end] = self.host.forward(x[:, start:end], piece_params)
-        return out
-
-    def _prepare_for(self, x: Tensor) -> None:
-        """Before the first block: configure for 48 kHz and this block's size and channels.
-        Configured under inference mode and called outside it: make the buffers again."""
-        if self.host.daw_block_size() == 0:
-            if x.dim() != 2 or x.size(0) < 1 or x.size(0) > self.host_max_channels:
-                raise ValueError("audio block of shape " + str(x.shape) + ": expected (1 or 2 channels, samples)")
-            self.prepare(self.default_host_sample_rate, max(x.size(1), 1), x.size(0), 0, 0)
-        else:
-            self.host.remake_buffers()
-            self.buffers_from_inference_mode = False
+            self.host.prepare_for(x)
+            self._remember_setting()
+        if x.dim() == 2 and x.size(1) > self.ready_block_size:
+            return self.host.forward_long(x, params)
+        return self.host.forward(x, params)
 
     @torch.jit.export
     def forward_bt(self, x: Tensor, params: Optional[Tensor] = None) -> Optional[Tensor]:

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from neutone_adapters.resample.blocks import VIEW_CACHE_SIZE, BlockProducts
+from neutone_adapters.resample.blocks import BlockProducts
 from neutone_adapters.resample.design import block_periods, rate_ticks
 from neutone_adapters.resample.farrow import FarrowKernel
 from neutone_adapters.resample.periodic import PeriodicKernel
@@ -27,6 +27,10 @@ from neutone_adapters.resample.periodic import PeriodicKernel
 PERIOD_TABLE_LIMIT = 1 << 19
 """Largest block matrix (floats, 2 MB) for the periodic kernel; rate pairs above it (periods of
 thousands of samples, e.g. 48000 <-> 47999 Hz) use the Farrow kernel."""
+
+VIEW_CACHE_SIZE = 64
+"""Most calls' views kept (per kind: pushes, pulls); a host keeping its buffer size revisits
+about 40."""
 
 MIN_COMPACTION_SPAN = 4096
 """Least inputs pushed between two moves of the history to its front."""
@@ -56,6 +60,7 @@ class PolyphaseResampler(nn.Module):
     """
 
     write_views: Dict[int, List[Tensor]]
+    pull_views: Dict[int, List[Tensor]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,6 +69,7 @@ class PolyphaseResampler(nn.Module):
         self.farrow = FarrowKernel()
         self.register_buffer("history", torch.zeros(0, 0), persistent=False)
         self.write_views: Dict[int, List[Tensor]] = {}
+        self.pull_views: Dict[int, List[Tensor]] = {}
         self.view_cache_size = VIEW_CACHE_SIZE
         self.period_table_limit = PERIOD_TABLE_LIMIT
         self.compaction_span = MIN_COMPACTION_SPAN
@@ -76,6 +82,7 @@ class PolyphaseResampler(nn.Module):
         self.channels = 1
         self.held_channels = 0
         self.max_inputs = 0
+        self.max_outputs = 0
         self.keep = 0
         self.capacity = 0
         self.inputs_seen = 0
@@ -117,6 +124,7 @@ class PolyphaseResampler(nn.Module):
         self.channels = channels
         self.held_channels = held_channels
         self.max_inputs = max_inputs
+        self.max_outputs = max_outputs
         periods = block_periods(ticks[0])
         self.use_farrow = (periods * ticks[1] + ticks[3]) * periods * ticks[0] > self.period_table_limit
         if self.use_farrow:
@@ -139,6 +147,7 @@ class PolyphaseResampler(nn.Module):
         self.capacity = 2 * self.keep + max(max_inputs, self.compaction_span)
         self.history = torch.zeros(channels + held_channels, self.capacity + lookahead)
         self.write_views.clear()
+        self.pull_views.clear()
         self.reset()
 
     @torch.jit.export
@@ -225,10 +234,25 @@ class PolyphaseResampler(nn.Module):
             self._hold_first_value(position)
         return self.available() - self.outputs_done
 
-    def _outputs(self, first: int, n: int) -> Tensor:
-        """Outputs ``first .. first + n`` from the history."""
-        if not self.use_farrow:
-            return self.products.pull(self.history, self.base, first, n)
+    def _views(self, first: int, n: int, held: bool) -> List[Tensor]:
+        """The views a periodic pull of outputs ``first .. first + n`` uses (the block products',
+        then with ``held`` the held signals'), from the cache when this geometry was seen before."""
+        products = self.products
+        column = products.column(self.base, first)
+        start = first % products.block_outputs
+        key = ((column * products.block_outputs + start) * (self.max_outputs + 1) + n) * 2 + int(held)
+        cached = self.pull_views.get(key)
+        if cached is not None:
+            return cached
+        views = products.call_views(self.history, column, first, n)
+        if held:
+            views = views + self.periodic.held_views(self.history, self.base, first, n)
+        if len(self.pull_views) < self.view_cache_size:
+            self.pull_views[key] = views
+        return views
+
+    def _farrow_outputs(self, first: int, n: int) -> Tensor:
+        """Outputs ``first .. first + n`` through the Farrow filterbank."""
         span = self.farrow.filter_range(first, n)
         products = self.products
         products.pull(self.history, self.base, span[0], span[1])
@@ -242,7 +266,9 @@ class PolyphaseResampler(nn.Module):
         outputs_done``)."""
         first = self.outputs_done
         self.outputs_done = first + n
-        return self._outputs(first, n)
+        if self.use_farrow:
+            return self._farrow_outputs(first, n)
+        return self.products.run(self._views(first, n, False))
 
     @torch.jit.export
     def pull_with(self, n: int) -> Tuple[Tensor, Tensor]:
@@ -251,9 +277,10 @@ class PolyphaseResampler(nn.Module):
         self.outputs_done = first + n
         if self.use_farrow:
             held = self.farrow.held(self.history, self.base, first, n)
-        else:
-            held = self.periodic.held(self.history, self.base, first, n)
-        return self._outputs(first, n), held
+            return self._farrow_outputs(first, n), held
+        views = self._views(first, n, True)
+        torch.gather(views[7], 1, views[8], out=views[9])
+        return self.products.run(views), views[9]
 
 
 def resample(x: Tensor, in_rate: int, out_rate: int, quality: Optional[List[float]] = None) -> Tensor:

@@ -424,7 +424,9 @@ def speed(sdk: Optional[types.ModuleType], folder: Path, runs: int, rounds: int,
     floor = torch.jit.script(FloorCase(*filter_pair(HOST_RATE, BLOCK)[:2], counts, BLOCK))
     cases[KERNEL] = lambda: kernel(x, params)
     cases[FLOOR] = lambda: floor(x, params)
-    return {"median_us": time_cases(cases, runs, rounds, calls), "sdk": sdk_label(sdk) if sdk is not None else None}
+    layout = {name: [kernel.products.kinds, kernel.products.group] for name, kernel in (("down", down), ("up", up))}
+    label = sdk_label(sdk) if sdk is not None else None
+    return {"median_us": time_cases(cases, runs, rounds, calls), "sdk": label, "layout": layout}
 
 
 def growth(sdk: Optional[types.ModuleType], folder: Path) -> Dict[str, Dict[str, List[float]]]:
@@ -528,29 +530,39 @@ CONFIGURE_HOSTS = [8000, 22050, 44100, 44101, 47999, 48000, 88200, 88201, 96000,
 CONFIGURE_NATIVES = [22050, 44100, 48000, 96000]
 
 
-def configure_times(folder: Path) -> Dict[str, Any]:
-    """Wall time (ms) of the whole graph's ``set_daw_sample_rate_and_buffer_size``, exported model
-    (one per native rate): the first call on a freshly loaded file (the filters are designed and
-    TorchScript optimises the method on first use, what a host meets after loading), then again at
-    the same rates with another buffer size (buffers only); median of 3 fresh loads."""
-    designed: Dict[str, float] = {}
-    same_rates: Dict[str, float] = {}
+CONFIGURE_STEPS = {
+    "first_ms": "first call",
+    "second_ms": "second call",
+    "designed_ms": "rate change, warm",
+    "same_rates_ms": "same rates, warm",
+}
+
+
+def configure_times(folder: Path) -> Dict[str, Dict[str, float]]:
+    """Wall time (ms) of the whole graph's ``set_daw_sample_rate_and_buffer_size`` on exported
+    models (one per native rate), median of 3 fresh loads per pair: the first and second calls
+    after loading (TorchScript optimises a method on its first two calls), then, once warm (two
+    calls at 32 kHz), a change to this pair (the filters are designed: what a host meets when the
+    user changes settings) and another buffer size at the same rates (buffers only)."""
+    times: Dict[str, Dict[str, float]] = {key: {} for key in CONFIGURE_STEPS}
     for native in CONFIGURE_NATIVES:
         exported([], [native], folder)
         path = folder / f"rates{native}-sizes" / "model.nm"
         for host in CONFIGURE_HOSTS:
-            fresh, again = [], []
+            tries: Dict[str, List[float]] = {key: [] for key in CONFIGURE_STEPS}
             for _ in range(3):
-                model = load_neutone_model(path)[0]
-                start = time.perf_counter()
-                model.set_daw_sample_rate_and_buffer_size(host, 512)
-                fresh.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                model.set_daw_sample_rate_and_buffer_size(host, 2048)
-                again.append(time.perf_counter() - start)
-            designed[f"{host} -> {native}"] = 1000 * statistics.median(fresh)
-            same_rates[f"{host} -> {native}"] = 1000 * statistics.median(again)
-    return {"designed_ms": designed, "same_rates_ms": same_rates}
+                cold = load_neutone_model(path)[0]
+                warm = load_neutone_model(path)[0]
+                warm.set_daw_sample_rate_and_buffer_size(32000, 512)
+                warm.set_daw_sample_rate_and_buffer_size(32000, 256)
+                steps = [(cold, 512), (cold, 1024), (warm, 512), (warm, 2048)]
+                for key, (model, size) in zip(CONFIGURE_STEPS, steps, strict=True):
+                    start = time.perf_counter()
+                    model.set_daw_sample_rate_and_buffer_size(host, size)
+                    tries[key].append(time.perf_counter() - start)
+            for key, values in tries.items():
+                times[key][f"{host} -> {native}"] = 1000 * statistics.median(values)
+    return times
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -617,7 +629,15 @@ def report(result: Dict[str, Any], command: str) -> str:
     for label, (a, b) in result["ratio_cases"].items():
         lines.append(f"| {label} | {spread(ratios(medians, a, b))} |")
     share = [a - b for a, b in zip(medians[RESAMPLE_ALONE], medians[NO_RESAMPLER], strict=True)]
-    lines += ["", f"The resampler's share of the graph (resample alone minus no resampler): {spread(share)} us."]
+    layout = result["speed"]["layout"]
+    lines += [
+        "",
+        f"The resampler's share of the graph (resample alone minus no resampler): {spread(share)} us. Per host call the "
+        "kernel runs 8 tensor operations (down: two copies into its history, the knob gather, the window copy, the "
+        "product; up: `nan_to_num` into its history, the window copy, the product) and, every few calls, one move of "
+        f"each history; column groups per product (down, up): {layout['down'][0]}, {layout['up'][0]} (1: one `mm`). "
+        "The floor runs the same operations on views made once.",
+    ]
     growth_result = result["growth"]
     lines += [
         "",
@@ -643,24 +663,30 @@ def report(result: Dict[str, Any], command: str) -> str:
         for part, (size, tensors) in parts.items():
             lines.append(f"| {setting} | {part} | {size:,} | {tensors} |")
     configure = result["configure"]
-    worst = max(configure["designed_ms"], key=configure["designed_ms"].get)
-    worst_again = max(configure["same_rates_ms"], key=configure["same_rates_ms"].get)
     lines += [
         "",
         "### Configure time (`set_daw_sample_rate_and_buffer_size`, whole graph, wall ms, median of 3 fresh loads)",
         "",
-        f"Worst first call after loading (design and TorchScript's first-use optimisation): "
-        f"{configure['designed_ms'][worst]:.1f} ms ({worst} Hz); worst again at the same rates with another buffer "
-        f"size: {configure['same_rates_ms'][worst_again]:.1f} ms ({worst_again} Hz).",
+        "Per pair: the first / second call after loading (TorchScript optimises a method on its first two calls) / "
+        "a change to this pair once warm (the filters are designed: what a host meets when the user changes "
+        "settings) / then another buffer size at the same rates (buffers only).",
+        "",
+    ]
+    for key, label in CONFIGURE_STEPS.items():
+        worst = max(configure[key], key=configure[key].get)
+        lines.append(f"- worst {label}: {configure[key][worst]:.1f} ms ({worst} Hz)")
+    lines += [
         "",
         "| host Hz | " + " | ".join(f"-> {n}" for n in CONFIGURE_NATIVES) + " |",
         "|---:|" + "---:|" * len(CONFIGURE_NATIVES),
     ]
     for host in CONFIGURE_HOSTS:
-        keys = [f"{host} -> {native}" for native in CONFIGURE_NATIVES]
-        cells = [f"{configure['designed_ms'][k]:.1f} / {configure['same_rates_ms'][k]:.1f}" for k in keys]
+        cells = []
+        for native in CONFIGURE_NATIVES:
+            pair = f"{host} -> {native}"
+            cells.append(" / ".join(f"{configure[key][pair]:.1f}" for key in CONFIGURE_STEPS))
         lines.append(f"| {host} | " + " | ".join(cells) + " |")
-    lines += ["", "(first call after loading / same rates, new buffer size)", "", "### Against the targets", ""]
+    lines += ["", "### Against the targets", ""]
     lines += [f"- {line}" for line in result["verdicts"]]
     return "\n".join(lines) + "\n"
 
@@ -689,8 +715,12 @@ def verdicts(result: Dict[str, Any]) -> List[str]:
             lines.append(f"{label} <= {target}: {value:.2f} ({mark(value <= target)})")
     graph = result["memory"]["48000 / 4096, FIFO 2048"]["whole graph"][0]
     lines.append(f"resampler + FIFO at 48000 / 4096 < 2 MB: {graph / 1e6:.2f} MB ({mark(graph < 2e6)})")
-    worst_configure = max(result["configure"]["designed_ms"].values())
-    lines.append(f"configure < 200 ms at every pair: worst {worst_configure:.1f} ms ({mark(worst_configure < 200)})")
+    first = max(max(result["configure"][key].values()) for key in ("first_ms", "second_ms"))
+    designed = max(result["configure"]["designed_ms"].values())
+    lines.append(
+        f"configure < 200 ms at every pair: worst {designed:.1f} ms once warm, {first:.1f} ms on the first two calls "
+        f"after loading ({mark(first < 200)})"
+    )
     return lines
 
 
@@ -714,7 +744,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=400)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    command = "python -m benchmarks.bench_resample " + " ".join(sys.argv[1:])
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--json" and (i == 0 or sys.argv[i] != "--json")]
+    command = "python -m benchmarks.bench_resample " + " ".join(shown)
     sdk = import_sdk(args.sdk_path)
     grid: Dict[str, Dict[int, float]] = {}
     for preset in QUALITY_PRESETS:

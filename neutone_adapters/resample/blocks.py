@@ -108,10 +108,6 @@ class BlockProducts(nn.Module):
         """Inputs past the newest one that a call may read (of blocks it discards)."""
         return max(self.span, (self.kinds - 1) * self.step + self.band) + self.block_inputs + 2
 
-    def first_block(self, first: int) -> int:
-        """Block of output ``first``."""
-        return first // self.block_outputs
-
     def blocks_touched(self, first: int, n: int) -> int:
         """Blocks that outputs ``first .. first + n`` touch."""
         return (first + n - 1) // self.block_outputs - first // self.block_outputs + 1

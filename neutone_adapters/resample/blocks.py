@@ -11,9 +11,6 @@ Column ``r`` is nonzero only on the ``taps`` rows of its inputs, so the columns 
 (``design.column_groups``): ``(N / G, channels * R, band) @ (N / G, band, G)``, then one copy
 interleaves the groups (Crochiere & Rabiner, *Multirate Digital Signal Processing*, 1983,
 ch. 3: polyphase structures).
-
-The strided views a call reads and returns are kept in a small dictionary keyed by where
-they start (a host keeping its buffer size revisits the same few), up to :data:`VIEW_CACHE_SIZE`.
 """
 
 
@@ -23,9 +20,6 @@ import torch
 from torch import Tensor, nn
 
 from neutone_adapters.resample.design import column_groups
-
-VIEW_CACHE_SIZE = 64
-"""Most calls' views kept per kernel (about 40 for a host keeping its buffer size)."""
 
 
 def padded_matrix(matrix: Tensor) -> Tensor:
@@ -44,7 +38,6 @@ class BlockProducts(nn.Module):
     """
 
     shaped: Dict[int, List[Tensor]]
-    strided: Dict[int, List[Tensor]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,8 +48,6 @@ class BlockProducts(nn.Module):
         self.register_buffer("products", torch.zeros(0), persistent=False)
         self.register_buffer("outputs", torch.zeros(0), persistent=False)
         self.shaped: Dict[int, List[Tensor]] = {}
-        self.strided: Dict[int, List[Tensor]] = {}
-        self.view_cache_size = VIEW_CACHE_SIZE
         self.block_outputs = 1
         self.block_inputs = 1
         self.window_start = 0
@@ -110,17 +101,12 @@ class BlockProducts(nn.Module):
         self.outputs = torch.zeros(channels * blocks * self.block_outputs)
         self.products = torch.zeros(self.outputs.size(0) if self.kinds > 1 else 0)
         self.shaped.clear()
-        self.strided.clear()
         for touched in range(max(1, blocks - 2), blocks + 1):
             self.shaped_views(touched)
 
     def lookahead(self) -> int:
         """Inputs past the newest one that a call may read (of blocks it discards)."""
         return max(self.span, (self.kinds - 1) * self.step + self.band) + self.block_inputs + 2
-
-    def first_block(self, first: int) -> int:
-        """Block of output ``first``."""
-        return first // self.block_outputs
 
     def blocks_touched(self, first: int, n: int) -> int:
         """Blocks that outputs ``first .. first + n`` touch."""
@@ -161,23 +147,19 @@ class BlockProducts(nn.Module):
             torch.as_strided(self.outputs, [self.channels, n], [blocks * self.block_outputs, 1], first % self.block_outputs),
         ]
 
-    def pull(self, history: Tensor, base: int, first: int, n: int) -> Tensor:
-        """Outputs ``first .. first + n`` (``n >= 1``) from ``history``, whose column 0 holds input
-        ``base``; the views come from the cache when this call's geometry was seen before."""
-        block = first // self.block_outputs
-        column = self.window_start + block * self.block_inputs - base
+    def column(self, base: int, first: int) -> int:
+        """Column of ``history`` (whose column 0 holds input ``base``) where the windows of the
+        block of output ``first`` start; raises when those inputs have left the history."""
+        column = self.window_start + (first // self.block_outputs) * self.block_inputs - base
         if column < 0:
             raise RuntimeError(
                 "resampler history overrun at input " + str(column + base) + "; pull what push returns before pushing more"
             )
-        key = (column * self.block_outputs + first - block * self.block_outputs) * (self.max_outputs + 1) + n
-        cached = self.strided.get(key)
-        if cached is None:
-            views = self.call_views(history, column, first, n)
-            if len(self.strided) < self.view_cache_size:
-                self.strided[key] = views
-        else:
-            views = cached
+        return column
+
+    def run(self, views: List[Tensor]) -> Tensor:
+        """One call on its :meth:`call_views`: copy the windows, multiply, interleave the groups;
+        returns the outputs."""
         views[0].copy_(views[5])
         if self.kinds == 1:
             torch.mm(views[1], self.matrix, out=views[2])
@@ -185,3 +167,8 @@ class BlockProducts(nn.Module):
             torch.bmm(views[1], self.weights, out=views[2])
             views[4].copy_(views[3])
         return views[6]
+
+    def pull(self, history: Tensor, base: int, first: int, n: int) -> Tensor:
+        """Outputs ``first .. first + n`` (``n >= 1``) from ``history``, whose column 0 holds input
+        ``base`` (views made for this call)."""
+        return self.run(self.call_views(history, self.column(base, first), first, n))

@@ -74,7 +74,9 @@ def block_periods(input_ticks: int) -> int:
 
 def kaiser_sinc(offset: Tensor, in_rate: int, out_rate: int, quality: List[float], center: int) -> Tensor:
     """Kaiser-windowed sinc taps (float64, not normalised) at ``offset`` ticks (any dtype) from
-    each output's centre: ``h(offset / F)``, 0 outside ``|offset| <= center``."""
+    each output's centre: ``h(offset / F)``, 0 outside ``|offset| <= center``.
+
+    Shape: ``offset`` ``(...)`` -> ``(...)``."""
     tick_rate = float((out_rate // math.gcd(in_rate, out_rate)) * in_rate)
     nyquist = 0.5 * float(min(in_rate, out_rate))
     cutoff_hz = 0.5 * (quality[0] + quality[1]) * nyquist

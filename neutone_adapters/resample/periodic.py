@@ -5,16 +5,16 @@ starting ``b * S * Q`` after block 0's through the matrix of ``design.period_mat
 ``blocks.BlockProducts``. The signals carried along by sample-and-hold take, for output ``j``,
 the input nearest its content time, ``round((t_j - C) / P)``; that index is periodic in the same
 blocks (``+ S * Q`` per block), so one table of indices from a block's start serves every call,
-read by one gather.
+read by one gather (:meth:`PeriodicKernel.held_views`).
 """
 
 
-from typing import Dict, List
+from typing import List
 
 import torch
 from torch import Tensor, nn
 
-from neutone_adapters.resample.blocks import VIEW_CACHE_SIZE, padded_matrix
+from neutone_adapters.resample.blocks import padded_matrix
 from neutone_adapters.resample.design import period_matrix
 
 
@@ -24,11 +24,10 @@ class PeriodicKernel(nn.Module):
     ``design`` builds the matrix (kept across ``allocate`` calls); ``allocate`` sizes the held
     signals' buffers for at most ``max_outputs`` per call.
 
-    Shape: ``held`` -> ``(held_channels, n)``, a view of an internal buffer valid until the next call.
+    Shape: the output of :meth:`held_views` is ``(held_channels, n)``, valid until the next call.
     """
 
     design_key: List[float]
-    held_views: Dict[int, List[Tensor]]
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,8 +37,6 @@ class PeriodicKernel(nn.Module):
         self.register_buffer("hold_table", torch.zeros(0, 0, dtype=torch.int64), persistent=False)
         self.register_buffer("held_outputs", torch.zeros(0), persistent=False)
         self.design_key: List[float] = []
-        self.held_views: Dict[int, List[Tensor]] = {}
-        self.view_cache_size = VIEW_CACHE_SIZE
         self.taps = 1
         self.window_start = 0
         self.block_outputs = 1
@@ -84,32 +81,22 @@ class PeriodicKernel(nn.Module):
         if held_channels > 0:
             self.hold_table = table.expand(held_channels, table.size(0))
         self.held_outputs = torch.zeros(held_channels * max_outputs)
-        self.held_views.clear()
 
     def lookback(self) -> int:
         """Inputs before the first new sample of a push that the next pull may read."""
         return self.block_inputs + self.taps + 2
 
-    def held(self, history: Tensor, base: int, first: int, n: int) -> Tensor:
-        """Rows ``channels ..`` of ``history`` (column 0 holds input ``base``) at the input nearest
-        each output's content time, for outputs ``first .. first + n``."""
+    def held_views(self, history: Tensor, base: int, first: int, n: int) -> List[Tensor]:
+        """For outputs ``first .. first + n``: the held rows of ``history`` (column 0 holds input
+        ``base``) they read, the index of each one's nearest input in them, and their output."""
         block = first // self.block_outputs
         start = first - block * self.block_outputs
-        column = self.hold_start + block * self.block_inputs - base
-        key = (column * self.block_outputs + start) * (self.max_outputs + 1) + n
-        cached = self.held_views.get(key)
-        if cached is None:
-            row_stride = history.size(1)
-            blocks = (first + n - 1) // self.block_outputs - block + 1
-            length = self.hold_span + (blocks - 1) * self.block_inputs
-            views = [
-                torch.as_strided(history, [self.held_channels, length], [row_stride, 1], column + self.channels * row_stride),
-                self.hold_table.narrow(1, start, n),
-                self.held_outputs.narrow(0, 0, self.held_channels * n).view(self.held_channels, n),
-            ]
-            if len(self.held_views) < self.view_cache_size:
-                self.held_views[key] = views
-        else:
-            views = cached
-        torch.gather(views[0], 1, views[1], out=views[2])
-        return views[2]
+        row_stride = history.size(1)
+        column = self.hold_start + block * self.block_inputs - base + self.channels * row_stride
+        blocks = (first + n - 1) // self.block_outputs - block + 1
+        length = self.hold_span + (blocks - 1) * self.block_inputs
+        return [
+            torch.as_strided(history, [self.held_channels, length], [row_stride, 1], column),
+            self.hold_table.narrow(1, start, n),
+            self.held_outputs.narrow(0, 0, self.held_channels * n).view(self.held_channels, n),
+        ]

@@ -136,3 +136,32 @@ class AllocatingMixerStage(AdapterStage):
     @torch.jit.export
     def delay_samples(self) -> int:
         return self.inner.delay_samples()
+
+
+class HiddenDelayWrapper(WaveformToWaveformBase):
+    """Delays its input by 100 samples (a delay line in state) and declares no delay."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.register_buffer("memory", torch.zeros(2, 100))
+
+    def get_model_name(self) -> str:
+        return "hidden delay"
+
+    def get_model_authors(self) -> List[str]:
+        return ["neutone tests"]
+
+    def is_input_mono(self) -> bool:
+        return False
+
+    def is_output_mono(self) -> bool:
+        return False
+
+    def reset_model(self) -> bool:
+        self.memory.zero_()
+        return True
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        joined = torch.cat([self.memory, x], dim=1)
+        self.memory.copy_(joined[:, joined.size(1) - 100 :])
+        return joined[:, : x.size(1)]

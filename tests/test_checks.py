@@ -91,6 +91,14 @@ def test_wrong_reported_delay_stops_the_export_and_keeps_the_previous_file(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metadata.json", "model.nm"]
 
 
+def test_a_model_hiding_its_delay_fails(tmp_path: Path) -> None:
+    wrapper = load_wrapper_from_file(f"{HELPERS}:HiddenDelayWrapper")
+    with pytest.raises(ExportCheckError) as caught:
+        save_neutone_model(wrapper, tmp_path, skip_checks=all_but("delay_reported"))
+    assert "reported delay is wrong at 14 of 14 host settings" in str(caught.value)
+    assert "44100 Hz / 64 samples / stereo: reported 0, measured 100" in str(caught.value)
+
+
 def test_a_true_delay_passes_the_delay_grid(tmp_path: Path) -> None:
     wrapper = load_wrapper_from_file(f"{HELPERS}:DelayWrapper")
     result = save_neutone_model(wrapper, tmp_path, skip_checks=all_but("delay_reported", "block_partition"))

@@ -7,8 +7,10 @@ import torch
 
 from neutone_adapters.resample.plugin import build_resampler
 from neutone_adapters.resample.stage import choose_native_rate
-from neutone_core import PlanError, compose, load_neutone_model, save_neutone_model
-from neutone_core.testing import PassThroughWrapper, count_allocations, eager_graph
+from neutone_core import PlanError, StreamNeeds, compose, load_neutone_model, save_neutone_model
+from neutone_core.plugins import get_registry
+from neutone_core.stage import host_stream
+from neutone_core.testing import PassThroughWrapper, check_adapter, count_allocations, eager_graph
 from neutone_core.tools.host import impulse_delay, stream
 
 from .resample_helpers import KnobToAudioWrapper, RecordingWrapper, TanhWrapper, composed, round_trip_bound, rounding_bound
@@ -235,3 +237,17 @@ def test_reconfiguring_the_same_rates_keeps_the_design() -> None:
     assert kernel.matrix.data_ptr() == designed
     model.prepare(44100 * 2, 4096, 2, 0, 0)
     assert kernel.matrix.data_ptr() != designed
+
+
+@pytest.mark.parametrize(
+    ("needs", "streams"),
+    [
+        (StreamNeeds(2, 2, (44100,)), [host_stream(48000, 512, 2, 0, 0), host_stream(96000, 300, 2, 0, 0)]),
+        (StreamNeeds(1, 1, (22050, 48000)), [host_stream(8000, 64, 1, 0, 0), host_stream(44101, 1000, 1, 0, 0)]),
+    ],
+)
+def test_the_resampler_meets_the_stage_contract(needs: StreamNeeds, streams: list) -> None:
+    """Round trip, impulse delay, reset, any partition (the model takes any block) and no
+    allocation per call, through the conformance kit."""
+    reports = check_adapter(get_registry().adapters["resample"], needs, streams, block_sequences=[[1, 37, 60]], tolerance=1e-5)
+    assert all(report.allocations_per_call == 0 for report in reports)

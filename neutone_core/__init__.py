@@ -4,7 +4,7 @@ Model authors write a :class:`WaveformToWaveformBase` wrapper, export it with
 :func:`save_neutone_model` (or ``neutone compose``) and load the result with
 :func:`load_neutone_model`. Plugin authors implement hooks marked with :data:`hookimpl` and
 build adapter stages on :class:`AdapterStage`, configured with a :class:`Stream` and planned
-from :class:`StreamNeeds` records.
+from :class:`StreamNeeds` records; model families declare :class:`FamilyOption` options.
 """
 
 from neutone_core.errors import (
@@ -21,6 +21,7 @@ from neutone_core.errors import (
     ScriptingError,
 )
 from neutone_core.export import ExportContext, compose, load_neutone_model, save_neutone_model
+from neutone_core.families import FamilyOption, load_torchscript_source
 from neutone_core.hookspecs import hookimpl
 from neutone_core.model_stage import ModelStage
 from neutone_core.needs import ANY_CHANNELS, HOST_STREAM, StreamNeeds
@@ -45,6 +46,7 @@ __all__ = [
     "ExportContext",
     "ExportOptionsError",
     "FamilyError",
+    "FamilyOption",
     "MetadataError",
     "MissingAdapterError",
     "ModelFileError",
@@ -64,6 +66,7 @@ __all__ = [
     "compose",
     "hookimpl",
     "load_neutone_model",
+    "load_torchscript_source",
     "save_neutone_model",
     "stream_with",
 ]

@@ -38,8 +38,12 @@ def register_adapters(register: Callable[..., None]) -> None:
 def register_model_families(register: Callable[..., None]) -> None:
     """Register model families: ``register(name, build, description="", options=None)``.
 
-    ``build(source: str, options: dict[str, str]) -> WaveformToWaveformBase`` makes a wrapper
-    from a source such as a checkpoint, a config or a TorchScript file.
+    ``build(source: str, options: dict[str, Any]) -> WaveformToWaveformBase`` makes a wrapper
+    from a source such as a checkpoint, a config or a TorchScript file, and raises
+    ``FamilyError`` saying what it expected when the source does not fit. ``options`` maps each
+    accepted option name to a ``FamilyOption`` (type, default, description): ``build``
+    receives the parsed values, defaults filled in. A plain description string (the older
+    form) declares a text option passed only when given.
     """
 
 

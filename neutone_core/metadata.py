@@ -36,7 +36,7 @@ _TEXT_LIMITS = {
     "citation": 300,
 }
 
-_GETTERS = {
+GETTERS = {
     "model_name": "get_model_name",
     "model_authors": "get_model_authors",
     "model_version": "get_model_version",
@@ -94,7 +94,7 @@ def build_metadata(wrapper: Any) -> dict[str, Any]:
     Raises :class:`MetadataError` listing every violation, by field.
     """
     problems: list[str] = list(wrapper.neutone_protocol_problems())
-    meta: dict[str, Any] = {field: _call(wrapper, getter, problems) for field, getter in _GETTERS.items()}
+    meta: dict[str, Any] = {field: _call(wrapper, getter, problems) for field, getter in GETTERS.items()}
     meta["neutone_parameters"] = parameters_metadata(wrapper)
     meta["model_type"] = model_type(bool(meta["is_input_mono"]), bool(meta["is_output_mono"]))
     meta["sample_sound_files"] = []

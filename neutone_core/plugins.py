@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pluggy
 
 from neutone_core import hookspecs
+from neutone_core.families import FamilyOption, family_options
 
 ENTRY_POINT_GROUP = "neutone"
 LOAD_ENV_VAR = "NEUTONE_LOAD_PLUGINS"
@@ -81,12 +82,13 @@ class AdapterSpec:
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """A registered model family: ``build(source, options)`` returns a wrapper."""
+    """A registered model family: ``build(source, options)`` returns a wrapper; ``options``
+    maps each accepted option to its :class:`~neutone_core.families.FamilyOption`."""
 
     name: str
     build: Callable[..., Any]
     description: str
-    options: dict[str, str]
+    options: dict[str, FamilyOption]
     provenance: Provenance
 
 
@@ -119,6 +121,8 @@ class Registry:
     families: dict[str, FamilySpec] = field(default_factory=dict)
     checks: dict[str, CheckSpec] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    family_claims: dict[str, list[Provenance]] = field(default_factory=dict)
+    """Model family name -> every plugin that registered it (two or more: a collision)."""
 
     def adapters_for(self, need: str) -> list[AdapterSpec]:
         """Adapters serving ``need``, highest priority first (ties by name)."""
@@ -304,11 +308,15 @@ def get_registry() -> Registry:
         return {"register": register}
 
     def family_register(plugin: str) -> dict[str, Any]:
-        def register(name: str, build: Callable[..., Any], description: str = "", options: dict[str, str] | None = None) -> None:
+        def register(
+            name: str, build: Callable[..., Any], description: str = "", options: dict[str, Any] | None = None
+        ) -> None:
+            declared = family_options(options)
+            registry.family_claims.setdefault(name, []).append(provenance_of(plugin))
             if name in registry.families:
                 collision("model family", name, registry.families[name].provenance, plugin)
                 return
-            registry.families[name] = FamilySpec(name, build, description, dict(options or {}), provenance_of(plugin))
+            registry.families[name] = FamilySpec(name, build, description, declared, provenance_of(plugin))
 
         return {"register": register}
 

@@ -82,11 +82,32 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
     return pairs
 
 
-@cli.command()
+class ComposeCommand(click.Command):
+    """``compose``, whose help ends with every installed model family and its options."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the families (``--family NAME``) and the metadata options any compose takes."""
+        from neutone_core.tools.sources import family_lines, metadata_option_lines
+
+        families = get_registry().families.values()
+        with formatter.section("Model families (--family NAME, --option KEY=VALUE)"):
+            for spec in families:
+                for line in family_lines(spec):
+                    formatter.write_text(line)
+            if not families:
+                formatter.write_text("none installed")
+        with formatter.section("Metadata (--meta FILE.toml, or --option FIELD=VALUE, which wins)"):
+            for line in metadata_option_lines():
+                formatter.write_text(line)
+            formatter.write_text("(in the file also technical_links, is_experimental and [knobs.NAME] description/default)")
+
+
+@cli.command(cls=ComposeCommand)
 @click.argument("source")
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for model.nm and metadata.json.")
 @click.option("--family", help="Build the wrapper with this registered model family from SOURCE.")
-@click.option("--option", "family_options", multiple=True, metavar="KEY=VALUE", help="Option for the model family.")
+@click.option("--option", "family_options", multiple=True, metavar="KEY=VALUE", help="Family option or metadata field.")
+@click.option("--meta", "metadata_file", type=click.Path(dir_okay=False), help="TOML file of metadata (model_name, ...).")
 @click.option("--adapter", "adapters", multiple=True, metavar="NEED=NAME", help="Use this adapter for a need.")
 @click.option("--adapter-option", "adapter_options", multiple=True, metavar="ADAPTER.OPTION=VALUE", help="Option for an adapter.")
 @click.option("--skip-check", "skip_checks", multiple=True, metavar="NAME", help="Skip an export check by name.")
@@ -95,6 +116,7 @@ def compose(
     out_dir: str,
     family: str | None,
     family_options: tuple[str, ...],
+    metadata_file: str | None,
     adapters: tuple[str, ...],
     adapter_options: tuple[str, ...],
     skip_checks: tuple[str, ...],
@@ -102,17 +124,12 @@ def compose(
     """Export SOURCE (path/to/file.py:ClassName, or a family's source) to OUT_DIR/model.nm."""
     from neutone_core.export import save_neutone_model
     from neutone_core.planner import parse_adapter_options
-    from neutone_core.tools.sources import build_from_family, load_wrapper_from_file
+    from neutone_core.tools.sources import build_wrapper
 
     registry = get_registry()
     for failure in registry.failures:
         click.echo(f"warning: plugin {failure.plugin} ({failure.distribution}) skipped: {failure.error}", err=True)
-    if family:
-        wrapper = build_from_family(registry, family, source, _pairs(family_options, "--option"))
-    else:
-        if family_options:
-            raise click.UsageError("--option needs --family")
-        wrapper = load_wrapper_from_file(source)
+    wrapper = build_wrapper(registry, source, family, _pairs(family_options, "--option"), metadata_file)
     result = save_neutone_model(
         wrapper,
         out_dir,
@@ -238,7 +255,11 @@ def plugin_report(registry: Registry) -> dict[str, Any]:
         )
     for family in registry.families.values():
         entries[family.provenance.plugin]["model_families"].append(
-            {"name": family.name, "description": family.description, "options": family.options}
+            {
+                "name": family.name,
+                "description": family.description,
+                "options": {name: option.to_json() for name, option in family.options.items()},
+            }
         )
     for check in registry.checks.values():
         entries[check.provenance.plugin]["checks"].append({"name": check.name, "description": check.description})
@@ -251,7 +272,10 @@ def plugin_report(registry: Registry) -> dict[str, Any]:
 def plugins(as_json: bool, hook: str | None) -> None:
     """List installed plugins, the hooks each implements, what each provides (adapters,
     model families, checks, commands), and plugins that failed to load."""
-    report = plugin_report(get_registry())
+    from neutone_core.tools.sources import family_lines
+
+    registry = get_registry()
+    report = plugin_report(registry)
     if hook is not None:
         report["plugins"] = [entry for entry in report["plugins"] if hook in entry["hooks"]]
     if as_json:
@@ -267,9 +291,12 @@ def plugins(as_json: bool, hook: str | None) -> None:
                 for a in entry["adapters"]
             ]
             click.echo(f"  adapters: {', '.join(described)}")
-        for kind in ("model_families", "checks"):
-            if entry[kind]:
-                click.echo(f"  {kind.replace('_', ' ')}: {', '.join(item['name'] for item in entry[kind])}")
+        for spec in (registry.families[family["name"]] for family in entry["model_families"]):
+            click.echo(f"  model family {family_lines(spec)[0]}")
+            for line in family_lines(spec)[1:]:
+                click.echo(f"    option {line.strip()}")
+        if entry["checks"]:
+            click.echo(f"  checks: {', '.join(item['name'] for item in entry['checks'])}")
         if entry["commands"]:
             click.echo(f"  commands: {', '.join(entry['commands'])}")
     if report["failures"]:

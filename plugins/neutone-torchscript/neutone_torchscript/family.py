@@ -1,31 +1,17 @@
 """The ``torchscript`` model family: a wrapper around a saved TorchScript module."""
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
-import torch
 from torch import Tensor, nn
 
-from neutone_core import FamilyError, WaveformToWaveformBase
-from neutone_core.scripting import torchscript_quietly
+from neutone_core import FamilyOption, WaveformToWaveformBase, load_torchscript_source
 
 OPTIONS = {
-    "name": "model name shown by the host (default: the file's stem)",
-    "mono": "true: the module takes and returns one channel (default false)",
-    "sample_rate": "native sample rate in Hz (default: any)",
-    "buffer_size": "native buffer size in samples (default: any)",
+    "mono": FamilyOption("the module takes and returns one channel", bool, default=False),
+    "sample_rate": FamilyOption("native sample rate in Hz (default: any)", int, minimum=1),
+    "buffer_size": FamilyOption("native buffer size in samples (default: any)", int, minimum=1),
 }
-
-
-def load_scripted(path: str) -> torch.jit.ScriptModule:
-    """Load a TorchScript file, turning any failure into a FamilyError naming the file."""
-    if not Path(path).is_file():
-        raise FamilyError(f"torchscript family: no such file {path}")
-    try:
-        with torchscript_quietly():
-            return torch.jit.load(path, map_location="cpu")
-    except Exception as exc:
-        raise FamilyError(f"torchscript family: {path} is not a TorchScript file ({exc})") from exc
 
 
 class TorchScriptWrapper(WaveformToWaveformBase):
@@ -39,7 +25,7 @@ class TorchScriptWrapper(WaveformToWaveformBase):
         super().__init__(module)
 
     def get_model_name(self) -> str:
-        """The name given by the ``name`` option."""
+        """The file's stem (``--option model_name=...`` renames it)."""
         return self.name
 
     def get_model_authors(self) -> List[str]:
@@ -71,27 +57,12 @@ class TorchScriptWrapper(WaveformToWaveformBase):
         return self.model(x)
 
 
-def _positive_int(options: dict[str, str], key: str) -> List[int]:
-    if key not in options:
-        return []
-    try:
-        value = int(options[key])
-    except ValueError as exc:
-        raise FamilyError(f"torchscript family: option {key}={options[key]!r} is not an integer") from exc
-    if value < 1:
-        raise FamilyError(f"torchscript family: option {key}={value} must be >= 1")
-    return [value]
-
-
-def build(source: str, options: dict[str, str]) -> TorchScriptWrapper:
-    """Build a wrapper from a TorchScript file path and the family's options."""
-    mono_text = options.get("mono", "false").lower()
-    if mono_text not in ("true", "false"):
-        raise FamilyError(f"torchscript family: option mono={options['mono']!r} must be true or false")
+def build(source: str, options: dict[str, Any]) -> TorchScriptWrapper:
+    """Build a wrapper from a TorchScript file path and the family's options (named after the file)."""
     return TorchScriptWrapper(
-        load_scripted(source),
-        name=options.get("name", Path(source).stem)[:30],
-        mono=mono_text == "true",
-        sample_rates=_positive_int(options, "sample_rate"),
-        buffer_sizes=_positive_int(options, "buffer_size"),
+        load_torchscript_source(source),
+        name=Path(source).stem[:30],
+        mono=options["mono"],
+        sample_rates=[options["sample_rate"]] if "sample_rate" in options else [],
+        buffer_sizes=[options["buffer_size"]] if "buffer_size" in options else [],
     )

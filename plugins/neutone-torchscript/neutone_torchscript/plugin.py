@@ -6,10 +6,10 @@ import click
 import torch
 from torch import nn
 
-from neutone_core import ExportCheckError, hookimpl
+from neutone_core import ExportCheckError, hookimpl, load_torchscript_source
 from neutone_core.needs import ModelNeeds
 from neutone_core.tools.host import stream
-from neutone_torchscript.family import OPTIONS, build, load_scripted
+from neutone_torchscript.family import OPTIONS, build
 from neutone_torchscript.left_channel import LeftChannelStage
 
 
@@ -67,7 +67,7 @@ def register_commands(cli: click.Group) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     def torchscript_info(path: str) -> None:
         """Show the class of a TorchScript file and the signature of each of its methods."""
-        module = load_scripted(path)
+        module = load_torchscript_source(path)
         click.echo(f"{path}: {module.original_name}")
         for name in sorted(module._c._method_names()):
             click.echo(f"  {getattr(module, name).schema}")

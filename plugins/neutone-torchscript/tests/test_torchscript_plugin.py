@@ -11,6 +11,7 @@ from neutone_core.stage import host_stream
 from neutone_core.testing import PassThroughWrapper, check_adapter
 from neutone_core.tools.cli import cli
 from neutone_core.tools.host import stream
+from neutone_core.tools.sources import build_wrapper
 
 
 class Half(torch.nn.Module):
@@ -32,8 +33,7 @@ def saved(module: torch.nn.Module, path: Path) -> str:
 
 def test_family_wraps_a_torchscript_file_with_its_options(tmp_path: Path) -> None:
     source = saved(Half(), tmp_path / "half.pt")
-    family = get_registry().families["torchscript"]
-    wrapper = family.build(source, {"mono": "true", "name": "half", "sample_rate": "48000"})
+    wrapper = build_wrapper(get_registry(), source, "torchscript", {"mono": "true", "model_name": "half", "sample_rate": "48000"})
     result = save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
     module, metadata = load_neutone_model(result.model_path)
     assert (metadata["model_name"], metadata["model_type"], metadata["native_sample_rates"]) == ("half", "mono-mono", [48000])
@@ -43,18 +43,21 @@ def test_family_wraps_a_torchscript_file_with_its_options(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"mono": "maybe"}, "mono='maybe' must be true or false"), ({"buffer_size": "0"}, "buffer_size=0 must be >= 1")],
+    [
+        ({"mono": "maybe"}, "option mono='maybe' must be true or false"),
+        ({"buffer_size": "0"}, "option buffer_size='0' must be >= 1"),
+    ],
 )
 def test_family_refuses_bad_options(tmp_path: Path, options: dict[str, str], message: str) -> None:
     source = saved(Half(), tmp_path / "half.pt")
     with pytest.raises(FamilyError, match=message):
-        get_registry().families["torchscript"].build(source, options)
+        build_wrapper(get_registry(), source, "torchscript", options)
 
 
 def test_family_refuses_a_file_that_is_not_torchscript(tmp_path: Path) -> None:
     (tmp_path / "x.pt").write_text("hello")
-    with pytest.raises(FamilyError, match="is not a TorchScript file"):
-        get_registry().families["torchscript"].build(str(tmp_path / "x.pt"), {})
+    with pytest.raises(FamilyError, match="cannot build from .*x.pt.*: the file is not TorchScript"):
+        build_wrapper(get_registry(), str(tmp_path / "x.pt"), "torchscript")
 
 
 def test_left_channel_adapter_feeds_the_left_channel_and_duplicates(tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_left_channel_adapter_meets_the_stage_contract() -> None:
 
 
 def test_finite_output_check_stops_a_model_that_returns_infinities(tmp_path: Path) -> None:
-    wrapper = get_registry().families["torchscript"].build(saved(Explodes(), tmp_path / "boom.pt"), {})
+    wrapper = build_wrapper(get_registry(), saved(Explodes(), tmp_path / "boom.pt"), "torchscript")
     with pytest.raises(ExportCheckError, match="non-finite samples for silence"):
         save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
     assert not (tmp_path / "out" / "model.nm").exists()

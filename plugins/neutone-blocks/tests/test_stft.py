@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neutone_blocks.look_behind import LookBehind
-from neutone_blocks.stft import StftAnalysis, StftSynthesis, istft, stft, stft_delay_samples, synthesis_window
+from neutone_blocks.stft import (
+    StftAnalysis,
+    StftSynthesis,
+    istft,
+    nonzero_span,
+    stft,
+    stft_delay_samples,
+    synthesis_window,
+)
 from neutone_blocks.testing import snr_db
 from neutone_core.testing import count_allocations
 
@@ -159,3 +167,36 @@ def test_no_allocation_beyond_the_two_ffts() -> None:
     spectrum = torch.fft.rfft(frames)
     fft_only = count_allocations(lambda: torch.fft.irfft(torch.fft.rfft(frames, out=spectrum), n=n_fft, out=frames), 8)
     assert count_allocations(call, 8) <= fft_only
+
+
+@pytest.mark.parametrize(
+    "window,first,span",
+    [
+        (torch.hann_window(1024), 1, 1023),  # periodic Hann: one leading zero
+        (torch.hann_window(1024).sqrt(), 1, 1023),
+        (torch.hann_window(1024, periodic=False), 1, 1022),  # symmetric: a zero at each end
+        (torch.hamming_window(1024), 0, 1024),  # no zero
+    ],
+)
+def test_trimmed_zero_ends_reconstruct_with_less_delay(window: torch.Tensor, first: int, span: int) -> None:
+    n_fft, hop = 1024, 256
+    assert nonzero_span(window) == (first, span)
+    analysis = StftAnalysis(n_fft, hop, window, trim_zero_ends=True)
+    synthesis = StftSynthesis(n_fft, hop, window, trim_zero_ends=True)
+    assert analysis.look_behind_samples == synthesis.latency_samples() == span - hop
+    look_behind = LookBehind(analysis.look_behind_samples)
+    x = (torch.rand(2, 40 * hop, generator=torch.Generator().manual_seed(span)) - 0.5) * 1.6
+    untrimmed = stream_identity(n_fft, hop, window, x, [2, 1, 3])
+    pieces, start, i = [], 0, 0
+    while start < x.size(1):
+        n = [1, 4, 2][i % 3] * hop
+        spectrum = analysis(look_behind(x[:, start : start + n]))
+        pieces.append(synthesis(spectrum).clone())
+        start, i = start + n, i + 1
+    trimmed = torch.cat(pieces, 1)
+    delay = span - hop
+    assert snr_db(x[:, :-delay], trimmed[:, delay:]) >= 130.0
+    assert float((trimmed[:, delay:] - x[:, :-delay]).abs().max()) <= 1e-5
+    # the same frames, emitted n_fft - span samples earlier
+    shift = n_fft - span
+    assert torch.allclose(trimmed[:, : x.size(1) - shift], untrimmed[:, shift:], rtol=0, atol=1e-6)

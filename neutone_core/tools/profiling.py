@@ -6,6 +6,9 @@
 scripted class with its own code file, so an operator belongs to the innermost frame whose
 file is a stage's (the model stage also owns every file of the wrapper's submodules). Time
 spent in the TorchScript interpreter between operators is shown as its own row.
+
+Allocations made inside a ``torch.fft`` operator are counted apart: torch.fft allocates its
+result (and copies it into ``out=``) on every call, so no code calling it can be free of them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -34,6 +37,12 @@ MODEL = "model"
 
 MODEL_STAGE = "model-stage"
 """Stage label of the core's code around the wrapper (knob mean and map, shape check)."""
+
+FFT_OPERATOR_PREFIXES = ("aten::fft_", "aten::_fft_")
+"""Names of the operators of ``torch.fft`` (``aten::fft_rfft`` calls ``aten::_fft_r2c``, ...)."""
+
+FFT_NOTE = "torch.fft allocates its result"
+"""Why allocations inside ``torch.fft`` operators are reported apart, in the reports' words."""
 
 
 @contextmanager
@@ -81,18 +90,30 @@ def _stage_of(stack: list[str] | None, files: dict[str, str]) -> str:
     return HOST_CALL
 
 
-def allocation_times_us(prof: profile) -> list[float]:
-    """When each tensor allocation of a finished profile happened, in µs from its start.
+class Allocation(NamedTuple):
+    """One tensor allocation of a profile: when (µs from its start) and whether a ``torch.fft``
+    operator made it."""
+
+    at_us: float
+    in_fft: bool
+
+
+def profiled_allocations(prof: profile) -> list[Allocation]:
+    """Every tensor allocation of a finished profile, in order.
 
     Read from the raw kineto events: ``prof.events()`` folds allocations made inside an
     operator into that operator's memory total, so counting its ``[memory]`` rows misses them.
+    An allocation is the FFT's when it happened inside an operator named by
+    :data:`FFT_OPERATOR_PREFIXES`.
     """
     results = prof.profiler.kineto_results
     start_ns = results.trace_start_ns()
+    events = list(results.events())
+    fft_spans = [(e.start_ns(), e.end_ns()) for e in events if e.name().startswith(FFT_OPERATOR_PREFIXES)]
     return [
-        (event.start_ns() - start_ns) / 1000.0
-        for event in results.events()
-        if event.name() == "[memory]" and event.nbytes() > 0
+        Allocation((e.start_ns() - start_ns) / 1000.0, any(start <= e.start_ns() <= end for start, end in fft_spans))
+        for e in events
+        if e.name() == "[memory]" and e.nbytes() > 0
     ]
 
 
@@ -104,13 +125,15 @@ class ProfiledBlocks:
         blocks: host calls profiled.
         operators: ``(operator, stage)`` -> (calls, self time in µs) over all blocks.
         stages: stage -> self time in µs over all blocks (with an ``interpreter`` row).
-        allocations: stage -> tensor allocations over all blocks.
+        allocations: stage -> tensor allocations over all blocks (those of torch.fft included).
+        fft_allocations: stage -> how many of its allocations ``torch.fft`` operators made.
     """
 
     blocks: int
     operators: dict[tuple[str, str], tuple[int, float]]
     stages: dict[str, float]
     allocations: dict[str, int]
+    fft_allocations: dict[str, int] = field(default_factory=dict)
 
 
 def profile_calls(call: Callable[[], object], model: Any, blocks: int) -> ProfiledBlocks:
@@ -122,6 +145,7 @@ def profile_calls(call: Callable[[], object], model: Any, blocks: int) -> Profil
     operators: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     stages: dict[str, float] = defaultdict(float)
     allocations: dict[str, int] = defaultdict(int)
+    fft_allocations: dict[str, int] = defaultdict(int)
     spans: list[tuple[float, float, str]] = []
     events = list(prof.events())
     for event in events:
@@ -135,14 +159,18 @@ def profile_calls(call: Callable[[], object], model: Any, blocks: int) -> Profil
         if event.name != "forward":
             spans.append((event.time_range.start, event.time_range.end, stage))
     spans.sort()
-    for at in allocation_times_us(prof):
-        inside = [span for span in spans if span[0] <= at <= span[1]]
-        allocations[inside[-1][2] if inside else HOST_CALL] += 1
+    for allocation in profiled_allocations(prof):
+        inside = [span for span in spans if span[0] <= allocation.at_us <= span[1]]
+        stage = inside[-1][2] if inside else HOST_CALL
+        allocations[stage] += 1
+        if allocation.in_fft:
+            fft_allocations[stage] += 1
     return ProfiledBlocks(
         blocks,
         {key: (int(calls), float(total)) for key, (calls, total) in operators.items()},
         dict(stages),
         dict(allocations),
+        dict(fft_allocations),
     )
 
 
@@ -175,6 +203,7 @@ def profile_model(
             "self_us_per_block": profiled.stages.get(name, 0.0) / blocks,
             "share": profiled.stages.get(name, 0.0) / total if total else 0.0,
             "allocations_per_block": profiled.allocations.get(name, 0) / blocks,
+            "fft_allocations_per_block": profiled.fft_allocations.get(name, 0) / blocks,
         }
         for name in dict.fromkeys(stage_names)
         if name in profiled.stages or name in profiled.allocations
@@ -198,13 +227,26 @@ def profile_model(
     }
 
 
-def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
-    """Tensor memory allocations (count) made by ``repeats`` calls of ``call``, measured with
-    ``torch.profiler`` (``profile_memory=True``); views and Python objects do not count.
+class AllocationCount(NamedTuple):
+    """Tensor allocations over some calls: made outside ``torch.fft`` operators, and inside them."""
 
-    Counts every allocation, including those made inside operators (see
-    :func:`allocation_times_us`)."""
+    outside_fft: int
+    inside_fft: int
+
+
+def count_allocations_split(call: Callable[[], object], repeats: int = 10) -> AllocationCount:
+    """Tensor memory allocations made by ``repeats`` calls of ``call``, measured with
+    ``torch.profiler`` (``profile_memory=True``), apart for those ``torch.fft`` operators make
+    (see :func:`profiled_allocations`); views and Python objects do not count."""
     with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         for _ in range(repeats):
             call()
-    return len(allocation_times_us(prof))
+    found = profiled_allocations(prof)
+    inside = sum(allocation.in_fft for allocation in found)
+    return AllocationCount(len(found) - inside, inside)
+
+
+def count_allocations(call: Callable[[], object], repeats: int = 10) -> int:
+    """Every tensor memory allocation made by ``repeats`` calls of ``call``, including those
+    made inside operators (``torch.fft``'s too; :func:`count_allocations_split` tells them apart)."""
+    return sum(count_allocations_split(call, repeats))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
+from neutone_core.distributions import install_command
 from neutone_core.errors import MissingAdapterError, PlanError
 from neutone_core.needs import StreamNeeds, UnmetProperty, unmet_host_properties
 from neutone_core.plugins import AdapterSpec, Registry
@@ -107,8 +108,8 @@ def _missing(
             )
         elif prop.first_party:
             lines.append(
-                f"{prop.explanation}: no installed plugin serves {prop.need}. Install the first-party adapter: "
-                f'pip install "neutone[{prop.first_party}]" (distribution neutone-adapter-{prop.first_party})'
+                f"{prop.explanation}: no installed plugin serves {prop.need}. Install the first-party adapter "
+                f"neutone-adapter-{prop.first_party}: {install_command(f'neutone-adapter-{prop.first_party}', prop.first_party)}"
             )
         else:
             lines.append(f"{prop.explanation}: no installed plugin serves the need {prop.need!r}; install a plugin that does")

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_plugins_lists_distributions_and_what_they_provide() -> None:
     ("args", "message"),
     [
         (["inspect", "missing.nm"], "missing.nm: no such file"),
-        (["inspect", "model.nm", "--sr", "0"], "0 Hz is outside 1..768000"),
+        (["inspect", "model.nm", "--sr", "0"], "Invalid value for '--sr': 0 is not in the range 1<=x<=768000."),
         (["compose", "nothing.py:Wrapper", "-o", "out"], "no such file nothing.py"),
         (["compose", f"{EXAMPLES}/clipper.py:Nope", "-o", "out"], "defines no 'Nope'"),
         (["compose", f"{EXAMPLES}/clipper.py", "-o", "out"], "expected path/to/file.py:ClassName"),
@@ -106,3 +107,44 @@ def test_cli_runs_as_a_real_subprocess(exported: Path) -> None:
     assert failed.returncode == 1
     expected = "Error: nope.nm: no such file; export one with `neutone compose` or save_neutone_model()"
     assert failed.stderr.strip().splitlines() == [expected]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["inspect", "model.nm", "--sr", "0"], ["bench", "model.nm", "--bs", "0"], ["profile", "model.nm", "--sr", "x"], ["nope"]],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "Usage: " in result.output, result.output
+
+
+def test_version_lists_every_installed_neutone_distribution() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == f"neutone {version('neutone')}"
+    for name in ("neutone-adapter-mixer", "neutone-adapter-resample", "neutone-blocks", "neutone-torchscript"):
+        assert f"{name} {version(name)}" in lines
+
+
+def test_inspect_json_leaves_the_sample_sounds_out_unless_asked(exported: Path) -> None:
+    plain = CliRunner().invoke(cli, ["inspect", str(exported), "--json"]).output
+    with_sounds = CliRunner().invoke(cli, ["inspect", str(exported), "--json", "--with-sounds"]).output
+    report, full = json.loads(plain), json.loads(with_sounds)
+    assert "sample_sound_files" not in report["metadata"] and report["sample_sounds"] == {"count": 3, "included": False}
+    assert len(full["metadata"]["sample_sound_files"]) == 3 and full["sample_sounds"]["included"]
+    assert len(plain) < 10_000 < len(with_sounds)
+
+
+def test_plugins_says_what_is_not_installed_and_how_to_install_it() -> None:
+    from neutone_core.plugins import Registry
+    from neutone_core.tools.cli import not_installed
+
+    missing = {m["distribution"]: m for m in not_installed(Registry())}
+    mixer = missing["neutone-adapter-mixer"]
+    assert mixer["needs"] == ["channels"] and "no model exports" in mixer["without_it"]
+    assert mixer["install"] == f"pip install -e {os.path.relpath(EXAMPLES.parent / 'neutone_adapters' / 'mixer')}"
+    assert missing["neutone-adapter-fifo"]["without_it"] == "models that need buffer_size do not export"
+    assert "not_installed" in json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)

@@ -94,18 +94,24 @@ def write_broken_plugin(folder: Path) -> Path:
     return folder
 
 
-def test_core_alone_names_the_missing_adapter_and_the_pip_command(core_venv: Path, tmp_path: Path) -> None:
+def test_core_alone_says_what_it_can_do_and_names_the_install_from_its_checkout(core_venv: Path, tmp_path: Path) -> None:
+    # the core alone ships no channels rule (a second mixer, or a dependency cycle): it says so
     neutone = str(core_venv / "bin" / "neutone")
-    plugins = json.loads(run([neutone, "plugins", "--json"]).stdout)
+    mixer_folder = ROOT / "neutone_adapters" / "mixer"
+    plugins = json.loads(run([neutone, "plugins", "--json"], cwd=tmp_path).stdout)
     assert [p["distribution"] for p in plugins["plugins"]] == ["neutone"]
-    done = run([neutone, "compose", f"{ROOT}/examples/clipper.py:ClipperModelWrapper", "-o", str(tmp_path)], check=False)
+    [mixer] = [m for m in plugins["not_installed"] if m["distribution"] == "neutone-adapter-mixer"]
+    assert mixer["needs"] == ["channels"] and mixer["install"] == f"pip install {mixer_folder}"
+    table = run([neutone, "plugins"], cwd=tmp_path).stdout
+    assert "not installed: neutone-adapter-mixer (channels): every wrapper declares mono or stereo, so no model exports" in table
+    done = run([neutone, "compose", f"{ROOT}/examples/clipper.py:ClipperModelWrapper", "-o", "out"], cwd=tmp_path, check=False)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "Error: the model needs what the host does not offer (stereo-in stereo-out, rates any, blocks any):",
         "  - stereo-in stereo-out while hosts send mono or stereo: no installed plugin serves channels. Install the "
-        'first-party adapter: pip install "neutone[mixer]" (distribution neutone-adapter-mixer)',
+        f"first-party adapter neutone-adapter-mixer: pip install {mixer_folder}",
     ]
-    assert not (tmp_path / "model.nm").exists()
+    assert not (tmp_path / "out" / "model.nm").exists()
 
 
 def test_installed_plugins_are_discovered_and_a_broken_one_is_reported(core_venv: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import sys
 import wave
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -35,35 +36,70 @@ def require_tool(module_name: str, what: str) -> ModuleType:
         raise MissingToolError(f"{what} needs {module_name}: pip install 'neutone[tools]'") from exc
 
 
-def read_audio(path: str | Path) -> tuple[Tensor, int]:
-    """Read an audio file: float32 samples ``(channels, n)`` in -1..1 and the rate in Hz."""
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def open_audio(path: str | Path) -> Any:
+    """An audio file open for reading block by block (a ``soundfile.SoundFile``: ``.frames``,
+    ``.samplerate``, ``.channels``, ``.read(n)``); a context manager."""
     soundfile = require_tool("soundfile", "reading audio files")
     try:
-        data, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        file = soundfile.SoundFile(str(path))
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AudioFileError(f"{path}: cannot read audio ({reason}); use a WAV, FLAC or MP3 file") from exc
-    if data.shape[0] == 0:
+        raise AudioFileError(f"{path}: cannot read audio ({_first_line(exc)}); use a WAV, FLAC or MP3 file") from exc
+    if file.frames == 0:
+        file.close()
         raise AudioFileError(f"{path}: the file holds no samples")
-    return torch.from_numpy(data.T.copy()), int(sample_rate)
+    return file
+
+
+def read_block(file: Any, n_frames: int) -> Tensor:
+    """The next ``n_frames`` (fewer at the end) of a file from :func:`open_audio`: float32
+    ``(channels, n)`` in -1..1."""
+    return torch.from_numpy(file.read(n_frames, dtype="float32", always_2d=True).T.copy())
+
+
+class AudioWriter:
+    """Writes ``(channels, n)`` blocks at ``sample_rate`` Hz to ``path``, the suffix picking the
+    format: WAV and AIFF 32-bit float (nothing clips), FLAC 24-bit (clipped to -1..1), MP3 the
+    encoder's default. A context manager."""
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int) -> None:
+        soundfile = require_tool("soundfile", "writing audio files")
+        self.path = Path(path)
+        subtype = _WRITE_SUBTYPES.get(self.path.suffix.lower())
+        self.clip = subtype == "PCM_24"
+        try:
+            self.file = soundfile.SoundFile(str(self.path), "w", sample_rate, channels, subtype)
+        except Exception as exc:
+            raise AudioFileError(
+                f"{self.path}: cannot write audio ({_first_line(exc)}); use a .wav, .flac or .mp3 name"
+            ) from exc
+
+    def write(self, audio: Tensor) -> None:
+        """Append ``audio`` ``(channels, n)``."""
+        data = audio.detach().to(torch.float32).T.contiguous().numpy()
+        self.file.write(data.clip(-1.0, 1.0) if self.clip else data)
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.file.close()
+
+
+def read_audio(path: str | Path) -> tuple[Tensor, int]:
+    """Read a whole audio file: float32 samples ``(channels, n)`` in -1..1 and the rate in Hz."""
+    with open_audio(path) as file:
+        return read_block(file, file.frames), int(file.samplerate)
 
 
 def write_audio(path: str | Path, audio: Tensor, sample_rate: int) -> None:
-    """Write ``(channels, n)`` samples at ``sample_rate`` Hz; the suffix picks the format.
-
-    WAV and AIFF are 32-bit float (nothing clips), FLAC 24-bit, MP3 the encoder's default.
-    """
-    soundfile = require_tool("soundfile", "writing audio files")
-    path = Path(path)
-    subtype = _WRITE_SUBTYPES.get(path.suffix.lower())
-    data = audio.detach().to(torch.float32).T.contiguous().numpy()
-    if subtype == "PCM_24":
-        data = data.clip(-1.0, 1.0)
-    try:
-        soundfile.write(str(path), data, sample_rate, subtype=subtype)
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AudioFileError(f"{path}: cannot write audio ({reason}); use a .wav, .flac or .mp3 name") from exc
+    """Write ``(channels, n)`` samples at ``sample_rate`` Hz (formats as :class:`AudioWriter`)."""
+    with AudioWriter(path, sample_rate, audio.size(0)) as writer:
+        writer.write(audio)
 
 
 def wav_base64(audio: Tensor, sample_rate: int) -> str:

@@ -3,7 +3,7 @@
 import json
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,13 @@ class NeutoneGroup(click.Group):
                 click.echo(f"neutone: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
             record_commands(impl.plugin_name, sorted(set(self.commands) - before))
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Accept ``--debug`` anywhere before ``--`` (after the command too), as if given first."""
+        end = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:end]:
+            args = ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Command names, plugin commands included."""
         self._load_plugin_commands()
@@ -62,9 +69,23 @@ class NeutoneGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
 
 
+def _print_versions(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: every installed neutone distribution and its version, one per line."""
+    if not value or ctx.resilient_parsing:
+        return
+    from neutone_core.distributions import installed_distributions
+
+    for name, version in installed_distributions():
+        click.echo(f"{name} {version}")
+    ctx.exit()
+
+
 @click.group(cls=NeutoneGroup)
-@click.version_option(package_name="neutone")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_versions,
+    help="List the installed neutone distributions (core, adapters, plugins) and their versions.",
+)
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors (anywhere on the command line).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """neutone: export PyTorch audio models to one TorchScript model.nm a DAW host runs."""
@@ -145,32 +166,33 @@ def compose(
     click.echo(f"wrote {result.model_path} and {result.metadata_path}")
 
 
+SAMPLE_SOUNDS_FIELD = "sample_sound_files"
+"""The metadata field of the stored sample sounds (base64 WAV pairs), left out of ``inspect --json``
+unless ``--with-sounds``."""
+
 MAX_HOST_SAMPLE_RATE = 768000
 MAX_HOST_BLOCK_SIZE = 65536
 
 
-def _check_host_setting(sample_rates: Iterable[int], block_sizes: Iterable[int]) -> None:
-    for sample_rate in sample_rates:
-        if not 1 <= sample_rate <= MAX_HOST_SAMPLE_RATE:
-            raise HostSettingError(f"--sr {sample_rate}: {sample_rate} Hz is outside 1..{MAX_HOST_SAMPLE_RATE}")
-    for block_size in block_sizes:
-        if not 1 <= block_size <= MAX_HOST_BLOCK_SIZE:
-            raise HostSettingError(f"--bs {block_size}: {block_size} samples is outside 1..{MAX_HOST_BLOCK_SIZE}")
+HOST_SAMPLE_RATE = click.IntRange(1, MAX_HOST_SAMPLE_RATE)
+"""``--sr``: a host rate in Hz; out of range is a usage error (exit 2)."""
+HOST_BLOCK_SIZE = click.IntRange(1, MAX_HOST_BLOCK_SIZE)
+"""``--bs``: a host buffer size in samples."""
 
 
 @cli.command()
 @click.argument("model_path", type=click.Path())
-@click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
-@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--sr", "sample_rate", type=HOST_SAMPLE_RATE, default=48000, show_default=True, help="Host sample rate (Hz).")
+@click.option("--bs", "block_size", type=HOST_BLOCK_SIZE, default=512, show_default=True, help="Host buffer size (samples).")
 @click.option("--mono", is_flag=True, help="Mono host (default stereo).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (without the sample sounds' audio).")
+@click.option("--with-sounds", is_flag=True, help="With --json: include the sample sounds (base64 WAV, about 1 MB).")
+def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_json: bool, with_sounds: bool) -> None:
     """Show a model.nm's metadata, composed stages, and for one host setting the active
     stages and the delay."""
     from neutone_core.export import load_neutone_model
     from neutone_core.tools.host import walk_stages
 
-    _check_host_setting([sample_rate], [block_size])
     module, metadata = load_neutone_model(model_path)
     n_channels = 1 if mono else 2
     total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
@@ -183,9 +205,11 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
         }
         for stage in walk_stages(module)
     ]
+    sounds = metadata.get(SAMPLE_SOUNDS_FIELD, [])
     report = {
         "model": model_path,
-        "metadata": metadata,
+        "metadata": metadata if with_sounds else {k: v for k, v in metadata.items() if k != SAMPLE_SOUNDS_FIELD},
+        "sample_sounds": {"count": len(sounds), "included": with_sounds},
         "host": {"sample_rate": sample_rate, "block_size": block_size, "channels": n_channels},
         "model_stream": {"sample_rate": module.get_model_sample_rate(), "block_size": module.get_model_buffer_size()},
         "stages": stages,
@@ -263,7 +287,42 @@ def plugin_report(registry: Registry) -> dict[str, Any]:
         )
     for check in registry.checks.values():
         entries[check.provenance.plugin]["checks"].append({"name": check.name, "description": check.description})
-    return {"plugins": [entries[name] for name in sorted(entries)], "failures": [_failure_dict(f) for f in registry.failures]}
+    return {
+        "plugins": [entries[name] for name in sorted(entries)],
+        "failures": [_failure_dict(f) for f in registry.failures],
+        "not_installed": not_installed(registry),
+    }
+
+
+WITHOUT_A_CHANNELS_ADAPTER = (
+    "every wrapper declares mono or stereo, so no model exports; the core alone still inspects, renders, "
+    "benches and profiles exported model.nm files"
+)
+"""What the core alone can do, said where nothing serves the ``channels`` need."""
+
+
+def not_installed(registry: Registry) -> list[dict[str, Any]]:
+    """The first-party adapter distributions serving needs no installed plugin serves: the
+    needs, what cannot export without them, and the pip command that installs each where the
+    core is installed."""
+    from neutone_core.distributions import install_command
+    from neutone_core.needs import FIRST_PARTY_DISTRIBUTIONS
+
+    missing: dict[str, list[str]] = {}
+    for need, name in FIRST_PARTY_DISTRIBUTIONS.items():
+        if not registry.adapters_for(need):
+            missing.setdefault(name, []).append(need)
+    return [
+        {
+            "distribution": f"neutone-adapter-{name}",
+            "needs": needs,
+            "without_it": (
+                WITHOUT_A_CHANNELS_ADAPTER if "channels" in needs else f"models that need {' or '.join(needs)} do not export"
+            ),
+            "install": install_command(f"neutone-adapter-{name}", name),
+        }
+        for name, needs in missing.items()
+    ]
 
 
 @cli.command()
@@ -299,6 +358,9 @@ def plugins(as_json: bool, hook: str | None) -> None:
             click.echo(f"  checks: {', '.join(item['name'] for item in entry['checks'])}")
         if entry["commands"]:
             click.echo(f"  commands: {', '.join(entry['commands'])}")
+    for missing in report["not_installed"]:
+        click.echo(f"not installed: {missing['distribution']} ({', '.join(missing['needs'])}): {missing['without_it']}")
+        click.echo(f"  {missing['install']}")
     if report["failures"]:
         click.echo("failed:")
         for failure in report["failures"]:
@@ -330,8 +392,8 @@ def _progress_bar(label: str) -> Callable[[int, int], Callable[[int], None] | No
 @click.argument("model_path", type=click.Path())
 @click.argument("input_path", type=click.Path())
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Output file (a folder when INPUT is one).")
-@click.option("--sr", "sample_rate", type=int, help="Host rate (Hz) the file is resampled to. Default: the file's rate.")
-@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--sr", "sample_rate", type=HOST_SAMPLE_RATE, help="Host rate (Hz) the file is resampled to [default: the file's].")
+@click.option("--bs", "block_size", type=HOST_BLOCK_SIZE, default=512, show_default=True, help="Host buffer size (samples).")
 @click.option("--mono", is_flag=True, help="Mono host (default stereo).")
 @click.option("--param", "knob_specs", multiple=True, metavar="NAME=VALUE|NAME=START:END", help="Set a knob (0..1) or sweep it.")
 @click.option("--compensate-delay", is_flag=True, help="Remove the delay the model reports, as a DAW does.")
@@ -352,12 +414,14 @@ def render(
     from neutone_core.tools.audio_io import require_tool
     from neutone_core.tools.render import parse_knob_setting, render_file, render_jobs
 
-    _check_host_setting([sample_rate] if sample_rate is not None else [], [block_size])
     require_tool("soundfile", "neutone render")
     if plot_path is not None:
         require_tool("matplotlib", "--plot")
     module, metadata = load_neutone_model(model_path)
-    knobs = [parse_knob_setting(spec, metadata) for spec in knob_specs]
+    try:
+        knobs = [parse_knob_setting(spec, metadata) for spec in knob_specs]
+    except HostSettingError as exc:
+        raise click.UsageError(str(exc)) from exc
     jobs = render_jobs(Path(input_path), Path(output_path), None if plot_path is None else Path(plot_path))
     for job in jobs:
         progress = _progress_bar(job.source.name)
@@ -366,8 +430,13 @@ def render(
 
 @cli.command()
 @click.argument("model_path", type=click.Path())
-@click.option("--sr", "sample_rates", type=int, multiple=True, help="Host rate (Hz), repeatable [default: 44100, 48000, native].")
-@click.option("--bs", "block_sizes", type=int, multiple=True, help="Buffer size, repeatable [default: 128, 512, 2048, native].")
+@click.option(
+    "--sr", "sample_rates", type=HOST_SAMPLE_RATE, multiple=True,
+    help="Host rate (Hz), repeatable [default: 44100, 48000, native rates]",
+)
+@click.option(
+    "--bs", "block_sizes", type=HOST_BLOCK_SIZE, multiple=True, help="Buffer size, repeatable [default: 128, 512, 2048, native]"
+)
 @click.option("--mono", is_flag=True, help="Mono host (default stereo).")
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads.")
 @click.option("--blocks", type=click.IntRange(10, 1_000_000), default=500, show_default=True, help="Timed blocks per setting.")
@@ -385,7 +454,6 @@ def bench(
     from neutone_core.export import load_neutone_model
     from neutone_core.tools.bench import bench_model
 
-    _check_host_setting(sample_rates, block_sizes)
     module, metadata = load_neutone_model(model_path)
     rates = list(sample_rates) or sorted({44100, 48000, *metadata["native_sample_rates"]})
     sizes = list(block_sizes) or sorted({128, 512, 2048, *metadata["native_buffer_sizes"]})
@@ -411,8 +479,8 @@ def bench(
 
 @cli.command()
 @click.argument("model_path", type=click.Path())
-@click.option("--sr", "sample_rate", type=int, default=48000, show_default=True, help="Host sample rate (Hz).")
-@click.option("--bs", "block_size", type=int, default=512, show_default=True, help="Host buffer size (samples).")
+@click.option("--sr", "sample_rate", type=HOST_SAMPLE_RATE, default=48000, show_default=True, help="Host sample rate (Hz).")
+@click.option("--bs", "block_size", type=HOST_BLOCK_SIZE, default=512, show_default=True, help="Host buffer size (samples).")
 @click.option("--mono", is_flag=True, help="Mono host (default stereo).")
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads.")
 @click.option("--blocks", type=click.IntRange(1, 100_000), default=100, show_default=True, help="Profiled blocks.")
@@ -426,7 +494,6 @@ def profile(
     from neutone_core.tools.bench import torch_threads
     from neutone_core.tools.profiling import profile_model
 
-    _check_host_setting([sample_rate], [block_size])
     module, metadata = load_neutone_model(model_path)
     with torch_threads(threads):
         report = profile_model(module, sample_rate, block_size, 1 if mono else 2, blocks)
@@ -443,3 +510,4 @@ def profile(
     for row in report["by_operator"][:top]:
         click.echo(f"  {row['operator']:<28} {row['stage']:<14} {row['calls_per_block']:>5g} calls "
                    f"{row['self_us_per_block']:>9.1f} us {100 * row['share']:>5.1f}%")
+

@@ -1,12 +1,14 @@
 """Render audio through a model exactly as a host does, with knob settings and sweeps.
 
 Every sample goes through :func:`neutone_core.tools.host.stream` (configure once, then block after
-block); this module only prepares the host signal and the knob curves around it.
+block, each ``block_size`` samples but the last); a file is read, converted, rendered, written and
+drawn a few seconds at a time (:mod:`neutone_core.tools.host_file`), so memory does not grow
+with its length.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from neutone_core.errors import AudioFileError, HostSettingError, MissingAdapterError
+from neutone_core.errors import AudioFileError, HostSettingError
 from neutone_core.parameters import MAX_N_PARAMS
-from neutone_core.tools.audio_io import AUDIO_SUFFIXES
+from neutone_core.tools.audio_io import AUDIO_SUFFIXES, AudioWriter
 from neutone_core.tools.host import configure, stream
-
-PROGRESS_SAMPLES = 1 << 16
-"""Roughly how many samples are streamed between two progress updates."""
+from neutone_core.tools.host_file import host_chunks, host_layout, offline_converter, open_host_file
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ def parse_knob_setting(spec: str, metadata: dict[str, Any]) -> KnobSetting:
     name, sep, value = spec.partition("=")
     if not sep or not name or not value:
         raise HostSettingError(f"--param {spec!r}: expected NAME=VALUE or NAME=START:END")
-    params = metadata["neutone_parameters"]
-    used = {key: p for key, p in sorted(params.items()) if p.get("used")}
+    used = used_knobs(metadata)
     for i in range(MAX_N_PARAMS):
         key = f"p{i + 1}"
         if key in used and name in (key, used[key]["name"]):
@@ -69,41 +68,81 @@ def parse_knob_setting(spec: str, metadata: dict[str, Any]) -> KnobSetting:
     raise HostSettingError(f"--param {spec}: the model has no knob {name!r}; its knobs are: {knobs}")
 
 
-def knob_curves(defaults: Tensor, settings: list[KnobSetting], n_samples: int) -> Tensor:
-    """Knob values (0..1, as the host sends them) for every sample, ``(4, n_samples)``: each
-    knob's default (``defaults`` ``(4, 1)``, the root's ``get_default_param_values()``)
-    unless set or swept."""
-    curves = defaults.reshape(MAX_N_PARAMS, 1).repeat(1, n_samples)
-    for setting in settings:
-        curves[setting.index] = torch.linspace(setting.start, setting.end, n_samples)
-    return curves
+def used_knobs(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The model's declared knobs by slot (``"p1"``..``"p4"``), in slot order."""
+    return {key: p for key, p in sorted(metadata["neutone_parameters"].items()) if p.get("used")}
+
+
+class KnobCurves:
+    """Knob values (0..1, as the host sends them) for any span of a render's host samples: each
+    knob's default (``defaults`` ``(4, 1)``, the root's ``get_default_param_values()``) unless
+    held or swept over ``n_samples`` by a :class:`KnobSetting`; past the end each holds its
+    last value."""
+
+    def __init__(self, defaults: Tensor, settings: list[KnobSetting], n_samples: int) -> None:
+        self.defaults = defaults.reshape(MAX_N_PARAMS, 1).to(torch.float32)
+        self.settings = settings
+        self.last_sample = max(1, n_samples - 1)
+
+    def span(self, start: int, end: int) -> Tensor:
+        """The knobs for host samples ``start .. end``: ``(4, end - start)``."""
+        curves = self.defaults.repeat(1, end - start)
+        position = (torch.arange(start, end, dtype=torch.float64) / self.last_sample).clamp(max=1.0)
+        for setting in self.settings:
+            curves[setting.index] = (setting.start + (setting.end - setting.start) * position).to(torch.float32)
+        return curves
 
 
 def host_signal(audio: Tensor, file_rate: int, host_rate: int, mono: bool) -> Tensor:
-    """What the host sends: ``audio`` ``(channels, n)`` at ``file_rate`` Hz resampled to
-    ``host_rate`` and laid out for a mono (1) or stereo (2 channels) host."""
-    if audio.size(0) > 2:
-        raise AudioFileError(f"{audio.size(0)} channels: hosts send 1 or 2, downmix the file first")
-    if mono:
-        audio = audio.mean(0, keepdim=True)
-    elif audio.size(0) == 1:
-        audio = audio.repeat(2, 1)
+    """What the host sends: ``audio`` ``(channels, n)`` at ``file_rate`` Hz laid out for a mono
+    (1) or stereo (2 channels) host and converted to ``host_rate``, whole."""
+    audio = host_layout(audio, mono)
     if file_rate == host_rate:
         return audio
     return offline_converter(file_rate, host_rate)(audio, file_rate, host_rate)
 
 
-def offline_converter(file_rate: int, host_rate: int) -> Callable[..., Tensor]:
-    """The highest-priority installed ``sample_rate`` adapter's whole-signal converter."""
-    from neutone_core.plugins import get_registry
+class HostStream:
+    """Feeds a configured root module host blocks of ``block_size`` samples from pieces of any
+    length, keeping the remainder for the next piece, with the knobs of each sample.
 
-    for spec in get_registry().adapters_for("sample_rate"):
-        if spec.offline is not None:
-            return spec.offline
-    raise MissingAdapterError(
-        f"the file is at {file_rate} Hz and the host at {host_rate} Hz; converting it needs a sample_rate adapter: "
-        'pip install "neutone[resample]" (or render at --sr ' + str(file_rate) + ")"
-    )
+    Args:
+        model: a root module configured for ``sample_rate`` and ``block_size``.
+        sample_rate: host rate in Hz.
+        block_size: host buffer size in samples.
+        knobs: gives the knobs ``(4, m)`` for host samples ``start .. end``, or None for the
+            model's defaults.
+    """
+
+    def __init__(self, model: Any, sample_rate: int, block_size: int, knobs: Callable[[int, int], Tensor] | None) -> None:
+        self.model = model
+        self.sample_rate = sample_rate
+        self.block_size = block_size
+        self.knobs = knobs
+        self.pending: Tensor | None = None
+        self.position = 0
+
+    def _run(self, audio: Tensor) -> Tensor:
+        end = self.position + audio.size(1)
+        params = None if self.knobs is None else self.knobs(self.position, end)
+        self.position = end
+        return stream(self.model, audio, self.sample_rate, self.block_size, params, self.block_size, reset=False)
+
+    def push(self, audio: Tensor) -> Tensor:
+        """Append ``audio`` ``(channels, m)``; the output of the whole blocks now complete."""
+        if self.pending is not None:
+            audio = torch.cat([self.pending, audio], dim=1)
+        whole = audio.size(1) - audio.size(1) % self.block_size
+        self.pending = audio[:, whole:]
+        return self._run(audio[:, :whole])
+
+    def finish(self, silence: int = 0) -> Tensor:
+        """Append ``silence`` zero samples and run what is left (the last block may be short)."""
+        rest = self.pending if self.pending is not None else torch.zeros(0, 0)
+        self.pending = None
+        if silence:
+            rest = torch.cat([rest, rest.new_zeros(rest.size(0), silence)], dim=1)
+        return self._run(rest)
 
 
 def render(
@@ -113,7 +152,6 @@ def render(
     block_size: int,
     params: Tensor | None = None,
     compensate_delay: bool = False,
-    on_progress: Callable[[int], None] | None = None,
 ) -> Tensor:
     """Stream ``audio`` ``(channels, n)`` through a root module at ``sample_rate`` Hz in blocks of
     ``block_size`` samples: ``(channels, n)``.
@@ -129,24 +167,18 @@ def render(
         params: knobs ``(4, n)`` in 0..1, or None for the model's defaults.
         compensate_delay: remove the delay the model reports, as a DAW's delay compensation
             does (the input is followed by that many zeros, knobs hold their last value).
-        on_progress: called with the number of host samples after each stretch of blocks.
     """
     reported = configure(model, sample_rate, block_size, audio.size(0))
     delay = reported if compensate_delay else 0
-    if delay:
-        audio = torch.cat([audio, audio.new_zeros(audio.size(0), delay)], dim=1)
-        if params is not None:
-            params = torch.cat([params, params[:, -1:].expand(MAX_N_PARAMS, delay)], dim=1)
-    total = audio.size(1)
-    out = torch.empty_like(audio)
-    stretch = block_size * max(1, PROGRESS_SAMPLES // block_size)
-    for start in range(0, total, stretch):
-        end = min(start + stretch, total)
-        piece_params = None if params is None else params[:, start:end]
-        piece = audio[:, start:end]
-        out[:, start:end] = stream(model, piece, sample_rate, block_size, piece_params, block_size, reset=False)
-        if on_progress is not None:
-            on_progress(end - start)
+    knobs = None
+    if params is not None:
+        padded = torch.cat([params, params[:, -1:].expand(MAX_N_PARAMS, delay)], dim=1)
+
+        def knobs(start: int, end: int) -> Tensor:
+            return padded[:, start:end]
+
+    host = HostStream(model, sample_rate, block_size, knobs)
+    out = torch.cat([host.push(audio), host.finish(delay)], dim=1)
     return out[:, delay:]
 
 
@@ -174,6 +206,34 @@ def render_jobs(source: Path, target: Path, plot: Path | None) -> list[RenderJob
     return [RenderJob(p, target / p.name, None if plot is None else plot / f"{p.stem}.png") for p in files]
 
 
+def knob_summary(metadata: dict[str, Any], curves: KnobCurves, knobs: list[KnobSetting]) -> str:
+    """``"min 0.50, max 0.00->1.00 (swept), gain 0.50"``: every declared knob as the host sends it."""
+    swept = {k.index: k for k in knobs}
+    parts = []
+    for key, knob in used_knobs(metadata).items():
+        index = int(key[1:]) - 1
+        if index in swept and swept[index].start != swept[index].end:
+            parts.append(f"{knob['name']} {swept[index].start:.2f}->{swept[index].end:.2f}")
+        else:
+            parts.append(f"{knob['name']} {float(curves.span(0, 1)[index, 0]):.2f}")
+    return ", ".join(parts)
+
+
+def _render_pieces(
+    model: Any, pieces: Iterator[Tensor], sample_rate: int, block_size: int, curves: KnobCurves, delay: int
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(input piece, output piece)`` pairs: the output as it comes, less its first ``delay``
+    samples (the input followed by that much silence); the last input piece may be empty."""
+    host = HostStream(model, sample_rate, block_size, curves.span)
+    to_drop = delay
+    for piece in pieces:
+        out = host.push(piece)
+        dropped = min(to_drop, out.size(1))
+        to_drop -= dropped
+        yield piece, out[:, dropped:]
+    yield torch.zeros(0, 0), host.finish(delay)[:, to_drop:]
+
+
 def render_file(
     model: Any,
     metadata: dict[str, Any],
@@ -185,8 +245,8 @@ def render_file(
     compensate_delay: bool,
     progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
 ) -> str:
-    """Read ``job.source``, resample it to the host rate (default: the file's), render it as
-    a mono or stereo host, write ``job.target`` (and the plot); returns a one-line summary.
+    """Stream ``job.source`` through ``model`` at the host rate (default: the file's) as a mono
+    or stereo host, writing ``job.target`` (and the plot) as it goes; a one-line summary.
 
     Args:
         model: a loaded root module.
@@ -197,27 +257,44 @@ def render_file(
         mono: a mono host (else stereo).
         knobs: knob settings and sweeps.
         compensate_delay: remove the reported delay.
-        progress: given the host samples and rate (Hz), returns a per-stretch callback (or None).
+        progress: given the host samples and rate (Hz), returns a per-piece callback (or None).
     """
-    from neutone_core.tools.audio_io import read_audio, write_audio
-
-    audio, file_rate = read_audio(job.source)
-    host_rate = sample_rate or file_rate
-    signal = host_signal(audio, file_rate, host_rate, mono)
-    params = knob_curves(model.get_default_param_values(), knobs, signal.size(1)) if knobs else None
-    on_progress = progress(signal.size(1), host_rate) if progress is not None else None
-    out = render(model, signal, host_rate, block_size, params, compensate_delay, on_progress)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    write_audio(job.target, out, host_rate)
-    delay = model.calc_total_delay_samples()
-    if job.plot is not None:
-        from neutone_core.tools.plot import plot_render
-
-        job.plot.parent.mkdir(parents=True, exist_ok=True)
-        plot_render(job.plot, signal, out, host_rate, f"{metadata['model_name']}: {job.source.name}")
+    source = open_host_file(job.source, sample_rate, mono)
+    rate, n_samples = source.host_rate, source.host_frames
+    delay = configure(model, rate, block_size, source.channels)
+    curves = KnobCurves(model.get_default_param_values(), knobs, n_samples)
     host = "mono" if mono else "stereo"
+    picture = None
+    if job.plot is not None:
+        from neutone_core.tools.plot import RenderPicture
+
+        setting = f"host {rate} Hz, blocks of {block_size}, {host}"
+        knob_text = knob_summary(metadata, curves, knobs)
+        title = f"{metadata['model_name']}: {job.source.name} | {setting}" + (f" | {knob_text}" if knob_text else "")
+        names = {int(key[1:]) - 1: knob["name"] for key, knob in used_knobs(metadata).items()}
+        picture = RenderPicture(n_samples, rate, title, names)
+    on_progress = progress(n_samples, rate) if progress is not None else None
+    chunks = host_chunks(source)
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    partial = job.target.with_name(f".{job.target.stem}.partial{job.target.suffix}")
+    position = 0
+    try:
+        with AudioWriter(partial, rate, source.channels) as writer:
+            for piece, out in _render_pieces(model, chunks, rate, block_size, curves, delay if compensate_delay else 0):
+                writer.write(out)
+                if picture is not None:
+                    picture.add(piece, out, curves.span(position, position + piece.size(1)))
+                position += piece.size(1)
+                if on_progress is not None and piece.size(1):
+                    on_progress(piece.size(1))
+        partial.replace(job.target)  # a render that fails leaves no half-written file
+    finally:
+        partial.unlink(missing_ok=True)
+    if picture is not None and job.plot is not None:
+        job.plot.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(job.plot)
     delay_note = "compensated" if compensate_delay else "kept"
     return (
-        f"rendered {job.source} -> {job.target} ({host_rate} Hz, blocks of {block_size}, {host} host, "
-        f"{signal.size(1) / host_rate:.2f} s, delay {delay} samples {delay_note})"
+        f"rendered {job.source} -> {job.target} ({rate} Hz, blocks of {block_size}, {host} host, "
+        f"{n_samples / rate:.2f} s, delay {delay} samples {delay_note})"
     )

@@ -1,0 +1,102 @@
+"""``make dist`` builds every distribution without a warning; the wheels carry a licence, type
+information and a description; a fresh venv installs ``neutone[all]`` from the wheelhouse and
+every example exports."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).parents[1]
+pytestmark = pytest.mark.slow
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from build_dist import distribution_folders, main  # noqa: E402
+
+EXAMPLE_PATTERNS = ("examples/*.py", "examples/sdk_style/*.py", "neutone_adapters/*/examples/*.py", "plugins/*/examples/*.py")
+EXAMPLE_FILES = sorted(p for pattern in EXAMPLE_PATTERNS for p in ROOT.glob(pattern))
+
+
+def example_sources() -> list[str]:
+    """``file.py:build`` where the file defines one, else ``file.py:Wrapper`` for its wrapper class."""
+    sources = []
+    for path in EXAMPLE_FILES:
+        text = path.read_text()
+        if "def build(" in text:
+            sources.append(f"{path}:build")
+        else:
+            sources.extend(f"{path}:{name}" for name in re.findall(r"^class (\w+)\(WaveformToWaveformBase\)", text, re.M))
+    return sources
+
+
+def run(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NEUTONE_LOAD_PLUGINS", "PYTHONPATH")}
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every distribution built by ``scripts/build_dist.py`` (what ``make dist`` runs)."""
+    out = tmp_path_factory.mktemp("dist")
+    assert main([str(out)]) == 0, "a build warned"
+    return out
+
+
+def distribution_name(folder: Path) -> str:
+    match = re.search(r'^name = "([^"]+)"', (folder / "pyproject.toml").read_text(), re.M)
+    assert match is not None
+    return match.group(1)
+
+
+def test_every_distribution_has_a_wheel_and_an_sdist_with_licence_types_and_readme(wheelhouse: Path) -> None:
+    for folder in distribution_folders():
+        stem = distribution_name(folder).replace("-", "_")
+        [wheel] = wheelhouse.glob(f"{stem}-*.whl")
+        assert len(list(wheelhouse.glob(f"{stem}-*.tar.gz"))) == 1
+        assert (folder / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+            [metadata_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
+            metadata = Parser().parsestr(archive.read(metadata_name).decode())
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), wheel.name
+        assert metadata["License-Expression"] == "MIT", wheel.name
+        assert metadata["Description-Content-Type"] == "text/markdown" and len(metadata.get_payload()) > 200, wheel.name
+        packages = {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
+        top = min(packages, key=len)
+        assert f"{top}/py.typed" in names, wheel.name
+        assert not any("/tests/" in n for n in names), wheel.name
+
+
+def test_a_fresh_venv_installs_all_from_the_wheelhouse_and_every_example_exports(wheelhouse: Path, tmp_path: Path) -> None:
+    path = tmp_path / "venv"
+    venv.create(path, with_pip=True)
+    python = str(path / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, f"torch=={torch.__version__.split('+')[0]}"])
+    [core_wheel] = wheelhouse.glob("neutone-*.whl")
+    run([*pip, str(core_wheel)])
+    neutone = str(path / "bin" / "neutone")
+    missing = json.loads(run([neutone, "plugins", "--json"], cwd=tmp_path).stdout)["not_installed"]
+    [mixer] = [m for m in missing if m["distribution"] == "neutone-adapter-mixer"]
+    assert mixer["install"] == f"pip install --find-links {wheelhouse} neutone-adapter-mixer"
+    run([*pip, "--find-links", str(wheelhouse), "neutone[all]"], cwd=tmp_path)
+    versions = run([neutone, "--version"]).stdout.splitlines()
+    assert versions[0] == "neutone 0.1.0" and "neutone-adapter-mixer 0.1.0" in versions and "neutone-blocks 0.1.0" in versions
+    assert json.loads(run([neutone, "plugins", "--json"]).stdout)["not_installed"] == []
+    sources = example_sources()
+    assert len(sources) >= 10
+    for i, source in enumerate(sources):
+        out = tmp_path / f"out{i}"
+        composed = run([neutone, "compose", source, "-o", str(out)], cwd=tmp_path)
+        assert "check sample_sounds:" in composed.stdout and (out / "model.nm").is_file(), source

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ class ExportContext:
             None for the built-in ones.
         max_sample_sounds: most sample sound pairs to store.
         strict: warnings fail the export (``submission=True``).
+        allowed_operators: operators the ``operators`` check denies that the author allows by name.
         stored: metadata fields checks add to the final file (e.g. ``sample_sound_files``).
     """
 
@@ -80,6 +81,7 @@ class ExportContext:
     sample_inputs: list[tuple[torch.Tensor, int]] | None = None
     max_sample_sounds: int = MAX_SAMPLE_SOUNDS
     strict: bool = False
+    allowed_operators: frozenset[str] = frozenset()
     stored: dict[str, Any] = field(default_factory=dict)
 
     def store(self, field_name: str, value: Any) -> None:
@@ -232,6 +234,7 @@ def save_neutone_model(
     adapter_options: dict[str, dict[str, str]] | None = None,
     skip_checks: set[str] | None = None,
     on_report: Callable[[str, str], None] | None = None,
+    allow_operators: Iterable[str] = (),
 ) -> ExportResult:
     """Export ``model`` to ``root_dir/model.nm`` (TorchScript, metadata inside) and
     ``root_dir/metadata.json``; the arguments the Neutone SDK's function takes mean:
@@ -254,6 +257,8 @@ def save_neutone_model(
         adapter_options: adapter name -> option -> value.
         skip_checks: export checks not to run (skipping ``sample_sounds`` stores no sounds).
         on_report: ``on_report(check_name, line)`` as each check finishes.
+        allow_operators: operators the ``operators`` check refuses (they touch files, processes
+            or the network) that this model may call anyway, by name (e.g. ``"aten::from_file"``).
     """
     if submission and not (dump_samples and test_offline_mode):
         raise ExportOptionsError("submission=True needs dump_samples=True and test_offline_mode=True (as the Neutone SDK)")
@@ -288,6 +293,7 @@ def save_neutone_model(
             sample_inputs=_sample_inputs(audio_sample_pairs),
             max_sample_sounds=max_n_samples,
             strict=submission,
+            allowed_operators=frozenset(allow_operators),
         )
         reports = run_checks(context, registry, skip, on_report)
         metadata = {**composed.metadata, **context.stored}

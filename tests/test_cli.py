@@ -61,8 +61,9 @@ def test_plugins_lists_distributions_and_what_they_provide() -> None:
     assert torchscript["commands"] == ["torchscript-info"]
     assert by_plugin["neutone-checks"]["distribution"] == "neutone"
     assert [c["name"] for c in by_plugin["neutone-checks"]["checks"]] == [
-        "metadata_valid", "reload_identical", "delay_reported", "block_partition", "offline_mode", "no_allocations",
-        "realtime", "sample_sounds",
+        "operators", "metadata_valid", "host_contract", "reload_identical", "delay_reported", "block_partition",
+        "offline_mode", "host_sessions", "reset_clears_state", "deterministic", "bad_host_input", "knobs",
+        "no_allocations", "realtime", "sample_sounds",
     ]
     [mixer] = by_plugin["mixer"]["adapters"]
     assert mixer == {"name": "mixer", "need": "channels", "priority": 0, "rank": 300, "options": {},

@@ -39,7 +39,8 @@ from neutone_core.tools.native.session import (
 from neutone_core.tools.sources import load_wrapper_from_file
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-FAST_EXPORT = {"sample_sounds", "realtime", "delay_reported", "block_partition", "no_allocations"}
+FAST_EXPORT = {"sample_sounds", "realtime", "delay_reported", "block_partition", "no_allocations", "host_sessions",
+               "reset_clears_state", "deterministic", "bad_host_input", "knobs"}
 FAILING_BLOCK_SAMPLES = 7
 """Block length on which the purpose-built bad models raise or hang (the export checks never send it)."""
 

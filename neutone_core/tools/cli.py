@@ -132,6 +132,8 @@ class ComposeCommand(click.Command):
 @click.option("--adapter", "adapters", multiple=True, metavar="NEED=NAME", help="Use this adapter for a need.")
 @click.option("--adapter-option", "adapter_options", multiple=True, metavar="ADAPTER.OPTION=VALUE", help="Option for an adapter.")
 @click.option("--skip-check", "skip_checks", multiple=True, metavar="NAME", help="Skip an export check by name.")
+@click.option("--allow-operator", "allow_operators", multiple=True, metavar="NAME",
+              help="Let the model call this operator the operators check refuses (files, processes, network).")
 def compose(
     source: str,
     out_dir: str,
@@ -141,6 +143,7 @@ def compose(
     adapters: tuple[str, ...],
     adapter_options: tuple[str, ...],
     skip_checks: tuple[str, ...],
+    allow_operators: tuple[str, ...],
 ) -> None:
     """Export SOURCE (path/to/file.py:ClassName, or a family's source) to OUT_DIR/model.nm."""
     from neutone_core.export import save_neutone_model
@@ -158,6 +161,7 @@ def compose(
         adapter_options=parse_adapter_options(list(adapter_options)),
         skip_checks=set(skip_checks),
         on_report=lambda name, report: click.echo(f"check {name}: {report}"),
+        allow_operators=allow_operators,
     )
     plan = " -> ".join(["root", *(p.spec.name for p in result.plan), "model"])
     click.echo(f"plan: {plan}")
@@ -192,8 +196,10 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     stages and the delay."""
     from neutone_core.export import load_neutone_model
     from neutone_core.tools.host import walk_stages
+    from neutone_core.tools.validate.operators import operator_report
 
     module, metadata = load_neutone_model(model_path)
+    operators = operator_report(module)
     n_channels = 1 if mono else 2
     total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
     stages = [
@@ -218,6 +224,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
             "buffering_samples": module.calc_buffering_delay_samples(),
             "model_samples": module.calc_model_delay_samples(),
         },
+        "operators": operators,
     }
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -240,6 +247,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
     click.echo(f"delay: {delay['total_samples']} samples total "
                f"({delay['buffering_samples']} buffering + {delay['model_samples']} model), "
                f"{1000.0 * delay['total_samples'] / sample_rate:.2f} ms")
+    click.echo(f"operators: {operators['summary']}")
 
 
 def _failure_dict(failure: PluginFailure) -> dict[str, str]:
@@ -511,3 +519,37 @@ def profile(
         click.echo(f"  {row['operator']:<28} {row['stage']:<14} {row['calls_per_block']:>5g} calls "
                    f"{row['self_us_per_block']:>9.1f} us {100 * row['share']:>5.1f}%")
 
+
+@cli.command()
+@click.argument("model_path", type=click.Path())
+@click.option("--strictness", type=click.IntRange(1, 10), default=5, show_default=True,
+              help="1 (quick, what export runs) .. 10 (at least 10,000 random host sessions).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random host call (same seed, same calls).")
+@click.option("--json", "as_json", is_flag=True, help="Print the neutone-validate/1 JSON report.")
+@click.option("--native", is_flag=True, help="Run the host sessions in the C++ native host, as Neutone FX runs the file.")
+@click.option("--allow-operator", "allowed_operators", multiple=True, metavar="NAME", help="Let the file call this operator.")
+@click.option("--max-allocations", type=click.FloatRange(min=0), help="Fail realtime above this many allocations per call.")
+@click.option("--max-p99-load", type=click.FloatRange(min=0, min_open=True),
+              help="Fail realtime when the p99 block time exceeds this share of the block (1.0 = its whole duration).")
+def validate(
+    model_path: str,
+    strictness: int,
+    seed: int,
+    as_json: bool,
+    native: bool,
+    allowed_operators: tuple[str, ...],
+    max_allocations: float | None,
+    max_p99_load: float | None,
+) -> None:
+    """Throw every host behaviour at MODEL_PATH (any .nm file): one line per check, and for a
+    failure the host calls that reproduce it; exit status 1 when a check fails."""
+    from neutone_core.tools.validate import validate as validate_file
+
+    def show(result: Any) -> None:
+        if not as_json:
+            click.echo("\n".join(result.lines()))
+
+    report = validate_file(model_path, strictness, seed, native, allowed_operators, max_allocations, max_p99_load, show)
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.lines()[-1])
+    if not report.passed:
+        sys.exit(1)

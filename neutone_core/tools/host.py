@@ -39,10 +39,14 @@ def host_setting(sample_rate: int, block_size: int, n_channels: int) -> str:
 
 
 def configure(model: nn.Module, sample_rate: int, block_size: int, n_channels: int) -> int:
-    """``model.prepare`` as a host calls it; the total delay in host samples. A model that
-    raises becomes a :class:`ModelRuntimeError`."""
+    """``model.prepare`` as a host calls it; the total delay in host samples. A file without
+    ``prepare`` (one the Neutone SDK exported) gets ``set_daw_sample_rate_and_buffer_size`` as
+    Neutone FX calls it, for a stereo host. A model that raises becomes a :class:`ModelRuntimeError`."""
     try:
         with torch.no_grad():
+            if not hasattr(model, "prepare"):
+                model.set_daw_sample_rate_and_buffer_size(sample_rate, block_size)
+                return int(model.calc_buffering_delay_samples()) + int(model.calc_model_delay_samples())
             return int(model.prepare(sample_rate, block_size, n_channels, 0, 0))
     except Exception as exc:
         raise ModelRuntimeError(

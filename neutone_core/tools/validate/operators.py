@@ -1,0 +1,129 @@
+"""Every operator a file's code calls, and those it must not: files, other processes, the network.
+
+A scripted model runs any operator LibTorch registers, and some reach outside the audio:
+``torch.from_file(path, shared=True, ...)`` maps any file the host can open, to read it and
+to write it. :func:`operator_counts` lists the operators of every method of every module in
+the file (each graph inlined, so the functions and class methods it calls count too);
+:data:`DENIED` names what a model file may not call, and why; an operator of a namespace
+LibTorch does not ship (:data:`LIBTORCH_NAMESPACES`) is refused too, since nobody can say what
+it does. ``__setstate__`` is denied as well: ``torch.jit.load`` runs it before a host or a
+validator can look at the file (:mod:`.model_file` reads the archive's code to find it
+without loading). A file may call a denied operator only when it is allowed by name
+(``allowed_operators``, ``--allow-operator NAME``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import torch
+
+from neutone_core.tools.validate.model_file import SETSTATE, ModelFile
+from neutone_core.tools.validate.options import ValidationOptions
+from neutone_core.tools.validate.report import CheckResult
+
+NAME = "operators"
+DESCRIPTION = "the file calls no operator that touches files, other processes or the network"
+
+DENIED: dict[str, str] = {
+    "aten::from_file": "maps a file into a tensor (shared=True writes the tensor back to the file)",
+    "aten::save": "writes a file (torch.save)",
+    "debugprims::load_tensor": "reads a tensor from a file",
+    "prim::rpc_async": "calls a function in another process over the network (torch.distributed.rpc)",
+    "prim::rpc_sync": "calls a function in another process over the network (torch.distributed.rpc)",
+    "prim::rpc_remote": "creates an object in another process over the network (torch.distributed.rpc)",
+    "c10d::*": "sends and receives tensors between processes (torch.distributed process groups)",
+    "_c10d_functional::*": "sends and receives tensors between processes (torch.distributed collectives)",
+    "_c10d_functional_autograd::*": "sends and receives tensors between processes (torch.distributed collectives)",
+    "_dtensor::*": "exchanges tensor shards between processes (DTensor)",
+    "symm_mem::*": "reads and writes memory shared with other processes (symmetric memory)",
+    SETSTATE: "code torch.jit.load runs while loading the file, before anything can look at it",
+}
+"""Operator (``namespace::name``, or ``namespace::*`` for all of a namespace) -> what it reaches."""
+
+LIBTORCH_NAMESPACES = frozenset(
+    "aten prim quantized _quantized quantization mkldnn mkldnn_prepacked mkl onednn sparse profiler".split()
+)
+"""Namespaces of the operators LibTorch ships that a model file may call (denied entries aside)."""
+
+
+def _graph_kinds(graph: torch.Graph, counts: Counter[str]) -> None:
+    for node in graph.nodes():
+        counts[node.kind()] += 1
+        for block in node.blocks():
+            _graph_kinds(block, counts)
+
+
+def operator_counts(module: torch.jit.ScriptModule) -> Counter[str]:
+    """How often each operator appears in the code of every method of every module of ``module``,
+    graphs inlined (a method called through an interface is counted where it is defined);
+    a module type's methods are read once."""
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    for _, sub in module.named_modules():
+        kind = sub._c._type().qualified_name()
+        if kind in seen:
+            continue
+        seen.add(kind)
+        for method in sub._c._method_names():
+            graph = sub._c._get_method(method).graph.copy()
+            torch._C._jit_pass_inline(graph)
+            _graph_kinds(graph, counts)
+    return counts
+
+
+def denial(operator: str) -> str:
+    """Why ``operator`` may not be called (``""``: it may)."""
+    namespace = operator.split("::", 1)[0]
+    reason = DENIED.get(operator) or DENIED.get(f"{namespace}::*")
+    if reason:
+        return reason
+    if "::" in operator and namespace not in LIBTORCH_NAMESPACES:
+        return "an operator LibTorch does not ship: what it does cannot be known, and a host cannot load it"
+    return ""
+
+
+def denied_operators(operators: Iterable[str], allowed: Iterable[str] = ()) -> dict[str, str]:
+    """The denied ones among ``operators`` that are not in ``allowed``, with why."""
+    allowed = set(allowed)
+    return {op: reason for op in sorted(operators) if op not in allowed and (reason := denial(op))}
+
+
+def summary(counts: Counter[str]) -> str:
+    """``"143 distinct operators (aten 120, prim 23)"``."""
+    namespaces = Counter(op.split("::", 1)[0] for op in counts)
+    listed = ", ".join(f"{namespace} {n}" for namespace, n in namespaces.most_common())
+    return f"{len(counts)} distinct operators ({listed})"
+
+
+def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
+    """List every operator; fail on a denied one that is not allowed by name."""
+    counts = operator_counts(model.pristine) if model.pristine is not None else Counter()
+    if model.setstate_classes:
+        counts[SETSTATE] += len(model.setstate_classes)
+    denied = denied_operators(counts, options.allowed_operators)
+    allowed = sorted(op for op in options.allowed_operators if op in counts and denial(op))
+    details = {"operators": dict(sorted(counts.items())), "denied": denied}
+    if denied:
+        listed = "; ".join(f"{op} ({reason})" for op, reason in denied.items())
+        where = f" in {', '.join(model.setstate_classes)}" if SETSTATE in denied else ""
+        return CheckResult(
+            NAME,
+            "fail",
+            f"the file calls {len(denied)} denied operators: {listed}{where}; a model must not reach outside its audio "
+            "(allow one by name only for a file you trust)",
+            details=details,
+        )
+    if model.pristine is None:
+        return CheckResult(NAME, "fail", f"the file was not loaded: {model.load_problem}", details=details)
+    note = f"; allowed by name: {', '.join(allowed)}" if allowed else ""
+    return CheckResult(NAME, "pass", f"{summary(counts)}, none touching files, processes or the network{note}", details=details)
+
+
+def operator_report(module: torch.jit.ScriptModule) -> dict[str, object]:
+    """For ``neutone inspect``: the summary line, each operator's count and the denied ones."""
+    counts = operator_counts(module)
+    denied = denied_operators(counts)
+    line = summary(counts) + (f"; denied: {', '.join(denied)}" if denied else "; none touching files, processes or the network")
+    return {"summary": line, "counts": dict(sorted(counts.items())), "denied": denied}

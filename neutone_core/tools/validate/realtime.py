@@ -1,0 +1,84 @@
+"""Realtime: per-block time at 48 kHz / 512 against the block's duration, and allocations per call.
+
+Both are reported; the check fails only above a limit the user sets (``max_p99_load``: the
+p99 block time as a share of the block's duration; ``max_allocations_per_call``). Blocks are
+timed in the chosen host; tensor allocations are counted in Python (``torch.profiler``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neutone_core.tools.bench import torch_threads
+from neutone_core.tools.native.session import Configure, Process, ProcessResult
+from neutone_core.tools.profiling import count_allocations
+from neutone_core.tools.validate.model_file import ModelFile
+from neutone_core.tools.validate.options import ValidationOptions
+from neutone_core.tools.validate.outputs import first_problem
+from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_in_python, run_sequences
+from neutone_core.tools.validate.sessions import HostSequence, noise, sequence_rng
+
+NAME = "realtime"
+DESCRIPTION = "per-block time at 48000 Hz / 512 against the block's duration, allocations per call (limits set by the user)"
+
+SAMPLE_RATE = 48000
+BLOCK_SIZE = 512
+WARMUP_BLOCKS = 50
+COUNTED_CALLS = 16
+REALTIME_STREAM = 5
+
+
+def realtime_sequence(seed: int, blocks: int) -> HostSequence:
+    """48 kHz / 512 stereo: warm-up blocks, then ``blocks`` timed ones, ``forward`` and
+    ``forward_bt`` in turn, with random knobs."""
+    rng = sequence_rng(seed, REALTIME_STREAM, 0)
+    sequence = HostSequence("realtime sequence", f"realtime.realtime_sequence(seed={seed}, blocks={blocks})")
+    sequence.add(Configure(SAMPLE_RATE, BLOCK_SIZE))
+    for index in range(WARMUP_BLOCKS + blocks):
+        knobs = rng.random((4, BLOCK_SIZE), dtype=np.float32)
+        method = "forward_bt" if index % 2 else "forward"
+        sequence.add(Process(noise(rng, 2, BLOCK_SIZE, 0.5), knobs, method), "warm-up" if index < WARMUP_BLOCKS else "")
+    return sequence
+
+
+def allocations_per_call(model: ModelFile, seed: int) -> float:
+    """Tensor allocations per host call at 48 kHz / 512 stereo in steady state."""
+    module = model.fresh()
+    sequence = realtime_sequence(seed, 0)
+    run_in_python(module, sequence.calls, seed)
+    audio = torch.rand(2, BLOCK_SIZE) - 0.5
+    knobs = torch.rand(4, BLOCK_SIZE)
+    with torch_threads(1), torch.inference_mode():
+        return count_allocations(lambda: module(audio, knobs), COUNTED_CALLS) / COUNTED_CALLS
+
+
+def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
+    """Time the blocks, count the allocations, compare with the user's limits."""
+    host = NATIVE if options.native else PYTHON
+    sequence = realtime_sequence(options.seed, options.budget.realtime_blocks)
+    run = next(run_sequences(model, [sequence], options.native, options.seed))
+    problem = first_problem(run)
+    if problem is not None:
+        return CheckResult(NAME, "fail", f"{sequence.describe(problem.call_index)} {problem.message}", host,
+                           sequence.reproduction(options.seed, problem.call_index))
+    times_us = np.asarray([r.time_ns / 1000.0 for r in run.result.results[1 + WARMUP_BLOCKS :] if isinstance(r, ProcessResult)])
+    deadline_us = 1e6 * BLOCK_SIZE / SAMPLE_RATE
+    median, p99, peak = float(np.median(times_us)), float(np.percentile(times_us, 99)), float(times_us.max())
+    allocations = allocations_per_call(model, options.seed)
+    details = {"median_us": median, "p99_us": p99, "max_us": peak, "deadline_us": deadline_us,
+               "late_blocks": int(np.count_nonzero(times_us > deadline_us)), "allocations_per_call": allocations}
+    line = (
+        f"{len(times_us)} blocks at {SAMPLE_RATE} Hz / {BLOCK_SIZE}: median {median:.0f} µs, p99 {p99:.0f} µs "
+        f"({p99 / deadline_us:.1%} of the block's {deadline_us:.0f} µs), max {peak:.0f} µs; "
+        f"{allocations:g} tensor allocations per call"
+    )
+    exceeded = []
+    if options.max_p99_load is not None and p99 > options.max_p99_load * deadline_us:
+        exceeded.append(f"p99 above {options.max_p99_load:g} of the block's duration")
+    if options.max_allocations_per_call is not None and allocations > options.max_allocations_per_call:
+        exceeded.append(f"more than {options.max_allocations_per_call:g} allocations per call")
+    if exceeded:
+        return CheckResult(NAME, "fail", f"{line}: {' and '.join(exceeded)}", host, details=details)
+    return CheckResult(NAME, "pass", line, host, details=details)

@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample \
-	-e plugins/neutone-blocks -e plugins/neutone-torchscript -e plugins/neutone-knob-smoother
+	-e plugins/neutone-blocks -e plugins/neutone-torchscript -e plugins/neutone-knob-smoother \
+	-e plugins/neutone-nn-tilde -e plugins/neutone-ronn
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint bench clean

@@ -40,6 +40,8 @@ NUMERICS_SENSITIVE = (
     "neutone_adapters/",
     "plugins/neutone-blocks/",
     "plugins/neutone-knob-smoother/",
+    "plugins/neutone-nn-tilde/",
+    "plugins/neutone-ronn/",
     "tests/test_checks.py",
     "tests/test_export.py",
     "tests/test_host_robustness.py",

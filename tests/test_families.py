@@ -1,6 +1,9 @@
 """Model families: typed options, metadata at compose, collisions, failures, the CLI listing."""
 
+import importlib.util
 import json
+import re
+import sys
 import textwrap
 import warnings
 import zipfile
@@ -291,3 +294,26 @@ def test_compose_with_a_family_and_a_metadata_file(typed: None, tmp_path: Path) 
     metadata = json.loads((out / "metadata.json").read_text())
     assert (metadata["model_name"], metadata["model_type"]) == ("gain stage", "mono-stereo")
     assert metadata["neutone_parameters"]["p1"]["default_value"] == 0.25
+
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def readme_block(marker: str) -> str:
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", README, re.S) if marker in block]
+    return code
+
+
+def test_the_readme_family_and_its_test_run(register_plugin: Callable[[Any, str], Any], tmp_path: Path) -> None:
+    (tmp_path / "readme_gain_family.py").write_text(readme_block("class FixedGain"))
+    spec = importlib.util.spec_from_file_location("readme_gain_family", tmp_path / "readme_gain_family.py")
+    assert spec is not None and spec.loader is not None
+    plugin = importlib.util.module_from_spec(spec)
+    sys.modules["readme_gain_family"] = plugin
+    spec.loader.exec_module(plugin)
+    register_plugin(plugin, "readme-gain-family")
+    namespace: dict[str, Any] = {}
+    exec(readme_block("def test_gain_family"), namespace)
+    namespace["test_gain_family"](tmp_path / "out")
+    with pytest.raises(FamilyError, match="model family 'gain' cannot build from 'loud': expected a gain factor such as 0.5"):
+        build_wrapper(get_registry(), "loud", "gain")

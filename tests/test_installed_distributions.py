@@ -213,3 +213,43 @@ def test_a_third_party_adapter_for_a_new_need_composes_with_no_core_change(core_
     assert "  knob-smoother: the model asks for knobs smoothed over 10.0 ms" in composed.stdout
     inspected = run([neutone, "inspect", str(out / "model.nm"), "--sr", "48000"]).stdout
     assert "active   knob-smoother: one-pole, 10 ms (85 samples from here to the output)" in inspected
+
+
+REGISTERS_TWIN_FAMILY = """
+from neutone_core import hookimpl
+
+@hookimpl
+def register_model_families(register):
+    register("twin", lambda source, options: None, description="registered by two distributions")
+"""
+
+
+def test_a_third_party_model_family_installs_and_composes(core_venv: Path, tmp_path: Path) -> None:
+    pip = [str(core_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check"]
+    run([*pip, str(ROOT / "neutone_adapters" / "mixer"), str(ROOT / "plugins" / "neutone-blocks"),
+         str(ROOT / "plugins" / "neutone-ronn")])
+    neutone = str(core_venv / "bin" / "neutone")
+    report = json.loads(run([neutone, "plugins", "--json"]).stdout)
+    [ronn] = [p for p in report["plugins"] if p["distribution"] == "neutone-ronn"]
+    [family] = ronn["model_families"]
+    assert family["name"] == "randomized-overdrive"
+    assert family["options"]["activation"]["choices"] == ["tanh", "sin", "hardtanh", "softsign"]
+    assert family["options"]["depth"]["default"] == 4
+    out = tmp_path / "out"
+    composed = run([neutone, "compose", "7", "--family", "randomized-overdrive", "--option", "depth=2",
+                    "--option", "model_name=ronn seven", "-o", str(out), "--skip-check", "sample_sounds"])
+    assert "plan: root -> mixer -> model" in composed.stdout
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert (metadata["model_name"], metadata["model_type"]) == ("ronn seven", "stereo-stereo")
+    inspected = run([neutone, "inspect", str(out / "model.nm"), "--json"]).stdout
+    assert json.loads(inspected)["delay"]["total_samples"] == 0
+    for letter in "ab":
+        twin = write_plugin(tmp_path / letter, f"neutone-{letter}-twin", f"{letter}-twin", f"neutone_{letter}_twin",
+                            REGISTERS_TWIN_FAMILY)
+        run([*pip, str(twin)])
+    refused = run([neutone, "compose", "x", "--family", "twin", "-o", str(tmp_path / "twin")], check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: model family 'twin' is registered by neutone-a-twin (plugin a-twin) and neutone-b-twin (plugin b-twin); "
+        "uninstall one of them (pip uninstall neutone-b-twin)"
+    )

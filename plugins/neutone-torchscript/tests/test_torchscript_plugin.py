@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from neutone_core import ExportCheckError, FamilyError, StreamNeeds, load_neutone_model, save_neutone_model
 from neutone_core.plugins import get_registry
 from neutone_core.stage import host_stream
-from neutone_core.testing import PassThroughWrapper, check_adapter
+from neutone_core.testing import PassThroughWrapper, check_adapter, check_family
 from neutone_core.tools.cli import cli
 from neutone_core.tools.host import stream
 from neutone_core.tools.sources import build_wrapper
@@ -33,12 +33,15 @@ def saved(module: torch.nn.Module, path: Path) -> str:
 
 def test_family_wraps_a_torchscript_file_with_its_options(tmp_path: Path) -> None:
     source = saved(Half(), tmp_path / "half.pt")
-    wrapper = build_wrapper(get_registry(), source, "torchscript", {"mono": "true", "model_name": "half", "sample_rate": "48000"})
-    result = save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
-    module, metadata = load_neutone_model(result.model_path)
+    options = {"mono": "true", "model_name": "half", "sample_rate": "48000"}
+    checked = check_family("torchscript", source, tmp_path / "out", options)
+    metadata = checked.export.metadata
     assert (metadata["model_name"], metadata["model_type"], metadata["native_sample_rates"]) == ("half", "mono-mono", [48000])
-    audio = torch.rand(2, 2048) * 2 - 1
-    torch.testing.assert_close(stream(module, audio, 48000, 256), audio.mean(0, keepdim=True).expand(2, 2048) * 0.5)
+    native, resampled = checked.hosts
+    expected = native.audio.mean(0, keepdim=True).expand_as(native.audio) * 0.5
+    torch.testing.assert_close(native.output, expected)
+    assert native.measured_delay == native.reported_delay == 0
+    assert resampled.measured_delay == resampled.reported_delay > 0
 
 
 @pytest.mark.parametrize(

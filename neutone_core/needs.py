@@ -99,9 +99,11 @@ FIRST_PARTY_DISTRIBUTIONS: dict[str, str] = {
     "sample_rate": "resample",
     "buffer_size": "fifo",
     "domain": "stft",
+    "stft": "stft",
 }
 """Need -> first-party adapter (distribution ``neutone-adapter-<name>``, extra ``neutone[<name>]``),
-named in the error when an installed plugin is missing."""
+named in the error when an installed plugin is missing. ``stft`` is the extra need in which a
+spectral wrapper declares its STFT; the adapter serving the domain serves it too."""
 
 
 def unmet_host_properties(needs: StreamNeeds) -> list[UnmetProperty]:

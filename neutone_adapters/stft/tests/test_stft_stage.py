@@ -1,0 +1,140 @@
+"""The STFT stage through the conformance kit (behind the FIFO that feeds it), channel layouts,
+the bypass, the registration and the plan it makes with the other adapters."""
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from neutone_adapters.stft.tests.stft_helpers import IdentitySpectral, snr_db
+from neutone_core import MissingAdapterError, PlanError, StreamNeeds, compose
+from neutone_core.planner import plan_adapters
+from neutone_core.plugins import get_registry
+from neutone_core.stage import Stream, host_stream
+from neutone_core.testing import check_stage, eager_graph
+from neutone_core.tools.cli import cli
+from neutone_core.tools.host import impulse_delay, stream
+
+HELPERS = __file__.replace("test_stft_stage.py", "stft_helpers.py")
+
+
+def fifo_and_stft(wrapper: IdentitySpectral, policy: str):
+    """``build(inner)`` for the conformance kit: the registered FIFO around the registered STFT."""
+    registry = get_registry()
+    stft, fifo = registry.adapters["stft"], registry.adapters["fifo"]
+    needs = wrapper.neutone_stream_needs()
+    outer = stft.outer(needs, {})
+    return lambda inner: fifo.factory(outer, stft.factory(needs, inner, {}), {"policy": policy}), needs
+
+
+def streams(*settings: tuple[int, int]) -> list[Stream]:
+    return [host_stream(rate, block, 2, 0, 0) for rate, block in settings]
+
+
+@pytest.mark.parametrize("representation", ["complex", "log-magnitude"])
+def test_the_stage_meets_the_stage_contract(representation: str) -> None:
+    wrapper = IdentitySpectral(1024, 256, "hann", representation)
+    build, needs = fifo_and_stft(wrapper, "fixed")
+    reports = check_stage(
+        build,
+        needs,
+        streams((48000, 512), (44100, 100), (48000, 1024)),
+        reference=lambda x: x,
+        tolerance=1e-5,
+        inner_stage=wrapper.neutone_model_stage(),
+    )
+    assert [r.delay_samples for r in reports] == [1023 - 256, 1023 - 4, 1023 - 256]
+    assert all(r.allocations_per_call == 0 and r.fft_allocations_per_call > 0 for r in reports)
+
+
+def test_under_the_any_policy_every_partition_gives_the_same_output() -> None:
+    wrapper = IdentitySpectral(512, 128, "sqrt-hann")
+    build, needs = fifo_and_stft(wrapper, "any")
+    [report] = check_stage(
+        build,
+        needs,
+        streams((48000, 512)),
+        block_sequences=[[1, 7, 300, 511, 128], [64], [500, 12]],
+        reference=lambda x: x,
+        tolerance=1e-5,
+        inner_stage=wrapper.neutone_model_stage(),
+    )
+    assert report.delay_samples == 510 and report.partition_difference == 0.0
+
+
+@pytest.mark.parametrize(
+    "input_mono,output_mono,representation",
+    [(True, False, "magnitude"), (True, True, "complex"), (False, True, "complex"), (True, False, "complex")],
+)
+def test_channel_layouts_reconstruct(input_mono: bool, output_mono: bool, representation: str) -> None:
+    model = eager_graph(IdentitySpectral(1024, 256, "hann", representation, input_mono=input_mono, output_mono=output_mono))
+    x = (torch.rand(2, 40 * 512, generator=torch.Generator().manual_seed(9)) - 0.5) * 1.6
+    if input_mono:
+        x[1] = x[0]
+    y = stream(model, x, 48000, 512)
+    delay = model.calc_total_delay_samples()
+    expected = x.mean(0, keepdim=True).expand(2, -1) if output_mono and not input_mono else x
+    assert snr_db(expected[:, :-delay], y[:, delay:]) >= 130.0
+
+
+@pytest.mark.parametrize("output_mono", [True, False])
+def test_the_bypass_passes_the_frames_and_keeps_the_adapters_delay(output_mono: bool) -> None:
+    model = compose(IdentitySpectral(1024, 256, "hann", "complex", output_mono=output_mono)).scripted
+    model.set_model_bypass(True)
+    delay = model.prepare(48000, 1000, 2, 0, 0)
+    assert delay == 1023 - 8 and model.calc_model_delay_samples() == 0
+    assert impulse_delay(model, 48000, 1000, 2, offset=501) == delay
+
+
+def test_the_plan_nests_the_stft_inside_the_fifo_resampler_and_mixer() -> None:
+    wrapper = IdentitySpectral(1024, 256, "sqrt-hann", "magnitude", input_mono=True, native_sample_rates=[44100])
+    plan = plan_adapters(wrapper.neutone_stream_needs(), get_registry())
+    assert [p.spec.name for p in plan] == ["mixer", "resample", "fifo", "stft"]
+    fifo_needs = plan[2].inner_needs
+    assert fifo_needs.domain == "waveform" and "stft" not in fifo_needs.extra
+    assert fifo_needs.native_buffer_sizes == (256, 512, 1024, 2048, 4096, 8192) and fifo_needs.look_behind_samples == 767
+    model = compose(wrapper).scripted
+    assert list(model.get_stage_names()) == ["mixer", "resample", "fifo", "stft", "model"]
+    x = (torch.rand(2, 48000, generator=torch.Generator().manual_seed(3)) - 0.5) * 0.8
+    y = stream(model, x, 48000, 480)
+    assert float(y.abs().max()) > 0.1 and bool(torch.isfinite(y).all())
+
+
+def test_compose_prints_the_plan_with_its_reasons(tmp_path) -> None:
+    kept = ("metadata_valid",)
+    skip = [arg for name in get_registry().checks if name not in kept for arg in ("--skip-check", name)]
+    result = CliRunner().invoke(cli, ["compose", f"{HELPERS}:mono_magnitude_model_at_44100", "-o", str(tmp_path), *skip])
+    assert result.exit_code == 0, result.output
+    assert "plan: root -> mixer -> resample -> fifo -> stft -> model" in result.output
+    assert "  stft: the model works on STFT frames (n_fft 1024, hop 256, sqrt-hann window, magnitude frames)" in result.output
+    assert "  fifo: native buffer sizes [256, 512, 1024, 2048, 4096, 8192] samples, look-behind 767 samples" in result.output
+    assert (tmp_path / "model.nm").exists()
+
+
+def test_without_the_stft_adapter_the_error_names_its_distribution() -> None:
+    registry = get_registry()
+    without = replace(registry, adapters={k: v for k, v in registry.adapters.items() if k != "stft"})
+    with pytest.raises(MissingAdapterError) as caught:
+        plan_adapters(IdentitySpectral(1024, 256).neutone_stream_needs(), without)
+    lines = str(caught.value).splitlines()[1:]
+    assert len(lines) == 2 and all("neutone-adapter-stft" in line for line in lines)
+    assert "n_fft 1024, hop 256, hann window, complex frames" in lines[1]
+
+
+def test_a_spectrogram_record_without_its_stft_is_refused() -> None:
+    needs = StreamNeeds(2, 2, domain="spectrogram")
+    with pytest.raises(PlanError, match=r"must declare its STFT as extra\['stft'\] \(subclass neutone_adapters.stft"):
+        plan_adapters(needs, get_registry())
+
+
+def test_the_stage_describes_itself() -> None:
+    model = compose(IdentitySpectral(2048, 512)).scripted
+    model.prepare(48000, 1024, 2, 0, 0)
+    stft = model.host.chain.inner.inner
+    assert stft.describe() == (
+        "stft: n_fft 2048, hop 512, hann window, complex frames, frames of 2047 samples, 2 per call, own delay 1535 samples"
+    )
+    assert stft.inner.describe() == "model: 48000 Hz, up to 2 frames per call"
+    assert model.get_model_buffer_size() == 1024 and model.calc_total_delay_samples() == 2047 - math.gcd(1024, 512)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
-DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample \
+DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample -e neutone_adapters/stft \
 	-e plugins/neutone-blocks -e plugins/neutone-torchscript -e plugins/neutone-knob-smoother \
 	-e plugins/neutone-nn-tilde -e plugins/neutone-ronn
 STAMP := $(VENV)/.installed

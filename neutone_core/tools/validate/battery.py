@@ -17,6 +17,7 @@ import torch
 
 from neutone_core.errors import NeutoneError
 from neutone_core.scripting import describe_script_failure
+from neutone_core.tools.bench import torch_threads
 from neutone_core.tools.native.build import build_native_host
 from neutone_core.tools.validate import (
     bad_input,
@@ -54,20 +55,21 @@ def run_check(check: ModuleType, model: ModelFile, options: ValidationOptions) -
 def run_battery(
     model: ModelFile, options: ValidationOptions, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
-    """Every check of :data:`CHECKS` in order, skipping those that would run a file that failed
-    the operator scan or the host contract."""
+    """Every check of :data:`CHECKS` in order, on one intra-op thread as a plugin runs a model,
+    skipping those that would run a file that failed the operator scan or the host contract."""
     results: list[CheckResult] = []
     blocked = ""
-    for check in CHECKS:
-        if blocked:
-            result = CheckResult(check.NAME, "skip", f"not run: {blocked}")
-        else:
-            result = run_check(check, model, options)
-            if check in (operators, contract) and not result.passed:
-                blocked = f"the {result.name} check failed"
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    with torch_threads(1):
+        for check in CHECKS:
+            if blocked:
+                result = CheckResult(check.NAME, "skip", f"not run: {blocked}")
+            else:
+                result = run_check(check, model, options)
+                if check in (operators, contract) and not result.passed:
+                    blocked = f"the {result.name} check failed"
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
 
 

@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
-DISTRIBUTIONS := -e ".[all,dev]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample -e neutone_adapters/stft \
+DISTRIBUTIONS := -e ".[all,dev,docs]" -e neutone_adapters/mixer -e neutone_adapters/fifo -e neutone_adapters/resample -e neutone_adapters/stft \
 	-e plugins/neutone-blocks -e plugins/neutone-torchscript -e plugins/neutone-knob-smoother \
 	-e plugins/neutone-nn-tilde -e plugins/neutone-ronn
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint docs dist bench clean
 
 $(STAMP): pyproject.toml neutone_adapters/*/pyproject.toml plugins/*/pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: $(STAMP) lint
+test: $(STAMP) lint docs
 	$(PY) -m pytest
 	ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(PY) -m pytest -m numerics -q
+
+# the documentation site, warnings as errors, into build/site
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+
+# a wheel and an sdist of every distribution into dist/ (a build that warns fails)
+dist: $(STAMP)
+	$(PY) scripts/build_dist.py dist
 
 SDK_WHEEL_DIR := build/neutone_sdk
 

@@ -42,6 +42,9 @@ class Provenance:
 class AdapterSpec:
     """A registered adapter: serves one ``need`` with a stage built by ``factory``.
 
+    ``rank``, ``needed`` and ``outer`` are None for an adapter registered with the older form;
+    it nests like the installed adapter of the same need that declares them.
+
     Attributes:
         name: the adapter's name (``--adapter NEED=NAME``, ``--adapter-option NAME.OPTION=V``).
         need: the need it serves: a host-contract property (``channels``, ``sample_rate``,
@@ -58,8 +61,6 @@ class AdapterSpec:
             stage with these needs, and the one-line reason ``neutone inspect`` shows.
         outer: ``outer(inner_needs, options) -> StreamNeeds``: what the adapter asks of the
             stage outside it.
-        rank, needed and outer are None for an adapter registered with the older form; it nests
-        like the installed adapter of the same need that declares them.
     """
 
     name: str

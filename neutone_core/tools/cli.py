@@ -310,16 +310,16 @@ WITHOUT_A_CHANNELS_ADAPTER = (
 
 
 def not_installed(registry: Registry) -> list[dict[str, Any]]:
-    """The first-party adapter distributions serving needs no installed plugin serves: the
-    needs, what cannot export without them, and the pip command that installs each where the
-    core is installed."""
+    """The first-party adapter distributions none of whose needs an installed plugin serves:
+    the needs, what cannot export without them, and the pip command that installs each where
+    the core is installed."""
     from neutone_core.distributions import install_command
     from neutone_core.needs import FIRST_PARTY_DISTRIBUTIONS
 
-    missing: dict[str, list[str]] = {}
+    by_distribution: dict[str, list[str]] = {}
     for need, name in FIRST_PARTY_DISTRIBUTIONS.items():
-        if not registry.adapters_for(need):
-            missing.setdefault(name, []).append(need)
+        by_distribution.setdefault(name, []).append(need)
+    missing = {name: needs for name, needs in by_distribution.items() if not any(map(registry.adapters_for, needs))}
     return [
         {
             "distribution": f"neutone-adapter-{name}",

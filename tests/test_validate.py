@@ -46,10 +46,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "address": bad.DependsOnItsAddress(),
         "poisoned": bad.PoisonedByHugeInput(),
         "divides by knob": bad.DividesByItsKnob(),
+        "breaks late": bad.BreaksAfterManyCalls(),
     }
     paths = {name: bad.export(wrapper, root / name.replace(" ", "-")) for name, wrapper in wrappers.items()}
     paths["short blocks"] = bad.shortening_root(root / "short" / "model.nm")
     paths["incomplete"] = bad.incomplete_root(root / "incomplete" / "model.nm")
+    paths["hand-written"] = bad.hand_written_root(root / "hand-written" / "model.nm")
     return paths
 
 
@@ -92,6 +94,14 @@ def test_nan_output_fails_with_the_session_that_replays_it_alone(files: dict[str
     outcome = run_in_python(module, replayed.calls[: result.reproduction.failing_call + 1], seed=0)
     output = outcome.results[result.reproduction.failing_call].output
     assert output is not None and not np.isfinite(output).all(), "the regenerated calls give the NaN again"
+
+
+def test_a_failure_only_a_long_stream_reaches_names_the_sessions_before_it(files: dict[str, Path]) -> None:
+    result = run(host_sessions, files, "breaks late")
+    assert_reproduces(result, "returned a non-finite sample")
+    index = int(result.summary.split("(host session ")[1].split(",")[0])
+    assert index > 0 and result.reproduction.sequence == f"host session {index} after sessions 0..{index - 1}"
+    assert result.reproduction.regenerate == f"sessions.host_session(seed=0, index=i) for i in range({index + 1}), on one load"
 
 
 def test_an_exception_fails_naming_the_model_code(files: dict[str, Path]) -> None:
@@ -171,6 +181,13 @@ def test_a_good_file_passes_validate_with_one_line_per_check(files: dict[str, Pa
     assert all(line.startswith("PASS ") for line in lines[:-1])
     assert lines[-1].endswith("s") and "passed at strictness 2, seed 3, python host" in lines[-1]
     assert report.to_json()["checks"][2]["details"]["block_time"]["max_us"] > 0
+
+
+def test_a_root_written_by_another_exporter_is_validated_through_the_host_contract_alone(files: dict[str, Path]) -> None:
+    report = validate(files["hand-written"], strictness=1)
+    assert report.passed, "\n".join(report.lines())
+    assert report["delay_reported"].summary == "measured delay equals reported at 14 host settings (delay 0 samples)"
+    assert "int16 audio refused (ValueError: integer audio: the host sends float32)" in report["bad_host_input"].summary
 
 
 def test_sessions_are_rebuilt_from_seed_and_index_alone() -> None:

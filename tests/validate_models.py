@@ -6,13 +6,14 @@ bare module missing host methods are scripted directly, with the metadata of a g
 
 import math
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
 
 from neutone_core import compose, save_neutone_model
 from neutone_core.export import archive_bytes
+from neutone_core.model_metadata import ModelMetadata
 from neutone_core.root import NeutoneRoot
 from neutone_core.scripting import script_module
 from neutone_core.testing import PassThroughWrapper
@@ -113,6 +114,21 @@ class DividesByItsKnob(PassThroughWrapper):
         return x * 0.1 / params["p0"]
 
 
+class BreaksAfterManyCalls(PassThroughWrapper):
+    """Counts its calls over its whole life (no reset clears the count) and returns NaN from the
+    80th on: a failure only a long stream on one load reaches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        self.calls += 1
+        if self.calls >= 80:
+            return x * math.nan
+        return x
+
+
 class ShortensEveryBlock(NeutoneRoot):
     """A root returning one sample fewer than it was given."""
 
@@ -152,3 +168,103 @@ class WithoutBufferedCalls(nn.Module):
 def incomplete_root(path: Path) -> Path:
     """A bare module missing most of the host contract, with a good export's metadata."""
     return write_root(WithoutBufferedCalls(), compose(PassThroughWrapper()).metadata, path)
+
+
+class HandWrittenRoot(nn.Module):
+    """The host contract written by hand, as another exporter would (no ``prepare``, no adapters):
+    a pass-through turning non-finite samples into 0 and refusing integer audio."""
+
+    def __init__(self, metadata: dict, defaults: List[float]) -> None:
+        super().__init__()
+        self.w2w_base = ModelMetadata(metadata, defaults)
+        self.block_size = 0
+
+    def forward(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
+        if not x.is_floating_point():
+            raise ValueError("integer audio: the host sends float32")
+        return torch.nan_to_num(x.to(torch.float32), 0.0, 0.0, 0.0)
+
+    @torch.jit.export
+    def forward_bt(self, x: Tensor, params: Optional[Tensor] = None) -> Optional[Tensor]:
+        return self.forward(x, params)
+
+    @torch.jit.export
+    def forward_offline(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
+        return self.forward(x, params)
+
+    @torch.jit.export
+    def set_daw_sample_rate_and_buffer_size(
+        self, daw_sr: int, daw_bs: int, model_sr: Optional[int] = None, model_bs: Optional[int] = None
+    ) -> int:
+        self.block_size = daw_bs
+        return daw_bs
+
+    @torch.jit.export
+    def reset(self) -> None:
+        pass
+
+    @torch.jit.export
+    def is_resampling(self) -> bool:
+        return False
+
+    @torch.jit.export
+    def calc_buffering_delay_samples(self) -> int:
+        return 0
+
+    @torch.jit.export
+    def calc_model_delay_samples(self) -> int:
+        return 0
+
+    @torch.jit.export
+    def is_input_mono(self) -> bool:
+        return self.w2w_base.is_input_mono()
+
+    @torch.jit.export
+    def is_output_mono(self) -> bool:
+        return self.w2w_base.is_output_mono()
+
+    @torch.jit.export
+    def get_native_sample_rates(self) -> List[int]:
+        return self.w2w_base.get_native_sample_rates()
+
+    @torch.jit.export
+    def get_native_buffer_sizes(self) -> List[int]:
+        return self.w2w_base.get_native_buffer_sizes()
+
+    @torch.jit.export
+    def get_preserved_attributes(self) -> List[str]:
+        return ["w2w_base", "forward_bt", "set_daw_sample_rate_and_buffer_size", "reset"]
+
+    @torch.jit.export
+    def to_metadata(self) -> Dict[str, Any]:
+        return self.w2w_base.to_metadata()
+
+    @torch.jit.export
+    def get_metadata_json(self) -> str:
+        return self.w2w_base.get_metadata_json()
+
+    @torch.jit.export
+    def get_wet_default_value(self) -> float:
+        return self.w2w_base.get_wet_default_value()
+
+    @torch.jit.export
+    def get_dry_default_value(self) -> float:
+        return self.w2w_base.get_dry_default_value()
+
+    @torch.jit.export
+    def get_input_gain_default_value(self) -> float:
+        return self.w2w_base.get_input_gain_default_value()
+
+    @torch.jit.export
+    def get_output_gain_default_value(self) -> float:
+        return self.w2w_base.get_output_gain_default_value()
+
+    @torch.jit.export
+    def get_default_param_values(self) -> Tensor:
+        return self.w2w_base.get_numerical_params_default_values_0to1()
+
+
+def hand_written_root(path: Path) -> Path:
+    """:class:`HandWrittenRoot` with a good export's metadata."""
+    composed = compose(PassThroughWrapper())
+    return write_root(HandWrittenRoot(composed.metadata, composed.wrapper.neutone_default_knobs()), composed.metadata, path)

@@ -60,10 +60,10 @@ def method_problem(module: torch.jit.ScriptModule, name: str) -> str:
         return f"{name}() is missing"
     schema = module._c._get_method(name).schema
     arguments = schema.arguments[1:]
-    expected = f"{name}({', '.join(argument_types)}) -> {return_type}"
-    actual = f"{name}({', '.join(str(a.type) for a in arguments)}) -> {', '.join(str(r.type) for r in schema.returns)}"
-    if tuple(str(a.type) for a in arguments[: len(argument_types)]) != argument_types or actual.split(" -> ")[1] != return_type:
-        return f"{actual}, the host expects {expected}"
+    returns = ", ".join(str(r.type) for r in schema.returns)
+    if tuple(str(a.type) for a in arguments[: len(argument_types)]) != argument_types or returns != return_type:
+        actual = f"{name}({', '.join(str(a.type) for a in arguments)}) -> {returns}"
+        return f"{actual}, the host expects {name}({', '.join(argument_types)}) -> {return_type}"
     required = [a.name for a in arguments[passed:] if not a.has_default_value()]
     if required:
         return f"{name}() requires {', '.join(required)}, which the host does not pass (give them defaults)"

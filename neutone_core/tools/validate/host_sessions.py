@@ -102,11 +102,11 @@ def confirmed(model: ModelFile, run: SequenceRun, problem: Problem, options: Val
     again = first_problem(alone)
     if again is not None:
         return again, run.sequence.reproduction(options.seed, again.call_index)
-    index = run.sequence.name.rsplit(" ", 1)[1]
+    index = int(run.sequence.name.rsplit(" ", 1)[1])
     found = run.sequence.reproduction(options.seed, problem.call_index)
-    regenerate = f"sessions.host_session(seed={options.seed}, index=i) for i in range({int(index) + 1}), on one load"
-    return problem, Reproduction(found.seed, f"{run.sequence.name} after sessions 0..{int(index) - 1}", regenerate,
-                                 found.calls, found.failing_call)
+    regenerate = f"sessions.host_session(seed={options.seed}, index=i) for i in range({index + 1}), on one load"
+    sequence = f"{run.sequence.name} after sessions 0..{index - 1}"
+    return problem, Reproduction(found.seed, sequence, regenerate, found.calls, found.failing_call)
 
 
 def check(model: ModelFile, options: ValidationOptions) -> CheckResult:

@@ -102,4 +102,4 @@ class SpectralModelStage(ModelStage):
     def describe(self) -> str:
         """The model's configured rate and frames per call."""
         bypass = " (bypassed)" if self.bypassed else ""
-        return "model: " + str(self.sample_rate) + " Hz, up to " + str(self.block_size) + " frames per call" + bypass
+        return "model: " + str(self.sample_rate) + " Hz, STFT frames, at most " + str(self.block_size) + " per call" + bypass

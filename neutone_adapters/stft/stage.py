@@ -11,21 +11,21 @@ kept here and reapplied); and overlap-adds what the model returns with the norma
 synthesis window, carrying the tail to the next call. With an identity model the output is
 the input, delayed, to float32 rounding, for any window and hop meeting NOLA.
 
-Delay. An output sample is complete once the last frame with nonzero weight on it has been
-analysed, and that frame's last sample lies ``S - hop`` samples after the sample's earliest
-position in a hop (the first nonzero sample of the frame that starts there), so no causal
-STFT on these frames is faster than ``S - hop``; this stage emits, at the end of each block,
-exactly the ``k`` hops that are complete, so its own delay is ``S - hop``. The FIFO outside
-adds the least delay a causal FIFO allows for the host's block pattern. For a host keeping
-blocks of ``B`` samples and a model taking any frame count the total is::
+Delay. An output sample needs every frame whose nonzero span covers it, and the last of them
+ends up to ``S - 1`` samples after it; a host block arrives all at once, so for a host keeping
+blocks of ``B`` samples no causal STFT on a grid of frames ``hop`` apart (at any phase) can be
+faster than ``S - gcd(B, hop)``. This stage emits, at the end of each call, exactly the ``k``
+hops that are complete (its own delay is ``S - hop``) and the FIFO outside adds the least
+delay a causal FIFO allows for the host's block pattern (``hop - gcd(B, hop)`` for blocks of
+``B``), so the total is that bound::
 
-    D = S - gcd(B, hop)    (+ the model's own declared delay)
+    D = S - gcd(B, hop)
 
 e.g. Hann, n_fft 2048, hop 512: 1535 samples at B = 512 (or any multiple of 512), 2039 at
 B = 1000, 1791 at B = 256. Under the FIFO's ``any`` policy (any block lengths) ``D = S - 1``;
 with native frame counts ``f`` the FIFO picks the count with the least delay:
 ``D = S - hop + min_f (f·hop - gcd(B, f·hop))``. The model's own declared delay
-(``calc_model_delay_samples``, in samples) adds to it.
+(``calc_model_delay_samples``, in samples) adds to each.
 """
 
 import torch

@@ -1,6 +1,7 @@
 """The spectral examples: exported with every check on, rendered, their delays measured."""
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,8 @@ def passthrough_export(tmp_path_factory: pytest.TempPathFactory) -> ExportResult
 def gate_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The gate exported as its script does, in a real process (every check on)."""
     out = tmp_path_factory.mktemp("spectral-gate")
-    done = subprocess.run([sys.executable, str(EXAMPLES / "spectral_gate.py"), str(out)], capture_output=True, text=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread (see conftest.py)
+    done = subprocess.run([sys.executable, str(EXAMPLES / "spectral_gate.py"), str(out)], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     return out / "model.nm"
 

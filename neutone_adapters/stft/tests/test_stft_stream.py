@@ -155,10 +155,10 @@ def any_policy_graph() -> torch.jit.ScriptModule:
     return compose(IdentitySpectral(1024, 256), adapter_options={"fifo": {"policy": "any"}}).scripted
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(blocks=st.lists(st.integers(1, 4096), min_size=1, max_size=8))
 def test_any_host_blocks_give_the_same_output_under_the_any_policy(any_policy_graph, blocks: list[int]) -> None:
-    x = noise(2, 24 * 1024, 5)
+    x = noise(2, 12 * 1024, 5)
     reference = stream(any_policy_graph, x, RATE, 4096)
     other = stream(any_policy_graph, x, RATE, blocks, max_block_size=4096)
     assert any_policy_graph.get_underrun_count() == 0

@@ -25,7 +25,7 @@ from neutone_core.tools.native.session import N_PARAMS, Configure, Process
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.outputs import first_problem
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_setting, sequence_rng
 
@@ -206,9 +206,10 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         if failure:
             return CheckResult(NAME, "fail", failure, PYTHON)
     refusals = "; ".join(dict.fromkeys(answers))
+    kinds = len(BAD_KINDS) + len(PYTHON_KINDS) + len(REFUSABLE_KINDS)
     return CheckResult(
         NAME, "pass",
-        f"{len(BAD_KINDS) + len(PYTHON_KINDS) + len(REFUSABLE_KINDS)} kinds of bad host input at {settings} host settings: "
-        f"no exception, finite output (huge values: finite again within the delay plus one native block); {refusals}",
+        f"{kinds} kinds of bad host input at {counted(settings, 'host setting')}: no exception, finite output "
+        f"(huge values: finite again within the delay plus one native block); {refusals}",
         host,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.outputs import first_problem, output_difference
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import host_session
 
@@ -40,4 +40,4 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
                     host, ours.sequence.reproduction(options.seed, index),
                 )
         compared += 1
-    return CheckResult(NAME, "pass", f"{compared} host sessions run twice give identical output", host)
+    return CheckResult(NAME, "pass", f"{counted(compared, 'host session')} run twice give identical output", host)

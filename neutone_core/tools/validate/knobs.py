@@ -15,7 +15,7 @@ from neutone_core.tools.native.session import N_PARAMS, Configure, Process, Proc
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.outputs import first_problem
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_setting, sequence_rng
 
@@ -109,7 +109,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
             )
     return CheckResult(
         NAME, "pass",
-        f"{len(KNOB_KINDS)} knob kinds at {settings} host settings: finite output; no knobs equals the defaults "
+        f"{len(KNOB_KINDS)} knob kinds at {counted(settings, 'host setting')}: finite output; no knobs equals the defaults "
         f"to {largest:.2g} of the peak",
         host,
     )

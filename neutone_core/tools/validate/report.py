@@ -30,6 +30,11 @@ SCHEMA = "neutone-validate/1"
 Status = Literal["pass", "fail", "skip"]
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1 host setting"``, ``"3 host settings"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Reproduction:
     """The host call sequence a failure happened in.

@@ -13,7 +13,7 @@ from neutone_core.tools.native.session import Configure, Process, Reset
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.outputs import output_difference, segment_problem
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import run_in_python
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_knobs, random_setting, sequence_rng
 
@@ -71,4 +71,5 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
                     f"{sequence.describe(0)}: state survives reset() (clear it in reset_model(), and return True)",
                     reproduction=sequence.reproduction(options.seed, second + offset),
                 )
-    return CheckResult(NAME, "pass", f"reset() restores a freshly loaded model, bit for bit, at {settings} host settings")
+    where = counted(settings, "host setting")
+    return CheckResult(NAME, "pass", f"reset() restores a freshly loaded model, bit for bit, at {where}")

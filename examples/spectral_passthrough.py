@@ -8,7 +8,7 @@ to export with every check on.
 """
 
 import sys
-from typing import Dict, List
+from typing import Dict, List, Union
 
 from torch import Tensor
 
@@ -22,11 +22,17 @@ class SpectralPassThroughWrapper(SpectralToSpectralBase):
     Args:
         n_fft: frame length in samples.
         hop_length: samples between frames.
+        window: ``"hann"``, ``"sqrt-hann"`` or a tensor of ``n_fft`` samples.
+        representation: the frames it passes: ``"complex"``, ``"magnitude"`` or ``"log-magnitude"``.
     """
 
-    def __init__(self, n_fft: int = 2048, hop_length: int = 512) -> None:
+    def __init__(
+        self, n_fft: int = 2048, hop_length: int = 512, window: Union[str, Tensor] = "hann", representation: str = "complex"
+    ) -> None:
         self.n_fft = n_fft
         self.hop_length = hop_length
+        self.window = window
+        self.representation = representation
         super().__init__()
 
     def get_model_name(self) -> str:
@@ -39,7 +45,7 @@ class SpectralPassThroughWrapper(SpectralToSpectralBase):
         return "Returns its input through an exact STFT round trip."
 
     def get_technical_description(self) -> str:
-        return f"STFT {self.n_fft} / hop {self.hop_length}, Hann window, complex frames, exact overlap-add."
+        return f"STFT {self.n_fft} / hop {self.hop_length}, {self.representation} frames, exact overlap-add."
 
     def get_tags(self) -> List[str]:
         return ["utility", "spectral"]
@@ -55,6 +61,12 @@ class SpectralPassThroughWrapper(SpectralToSpectralBase):
 
     def get_hop_length(self) -> int:
         return self.hop_length
+
+    def get_window(self) -> Union[str, Tensor]:
+        return self.window
+
+    def get_frame_representation(self) -> str:
+        return self.representation
 
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         return x

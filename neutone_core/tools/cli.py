@@ -406,6 +406,7 @@ def _progress_bar(label: str) -> Callable[[int, int], Callable[[int], None] | No
 @click.option("--param", "knob_specs", multiple=True, metavar="NAME=VALUE|NAME=START:END", help="Set a knob (0..1) or sweep it.")
 @click.option("--compensate-delay", is_flag=True, help="Remove the delay the model reports, as a DAW does.")
 @click.option("--plot", "plot_path", type=click.Path(), help="Write a PNG of input and output (a folder when INPUT is one).")
+@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch intra-op threads (plugins: 1).")
 def render(
     model_path: str,
     input_path: str,
@@ -416,10 +417,12 @@ def render(
     knob_specs: tuple[str, ...],
     compensate_delay: bool,
     plot_path: str | None,
+    threads: int,
 ) -> None:
     """Stream INPUT (WAV/FLAC/MP3, or a folder of them) through MODEL_PATH exactly as a host does."""
     from neutone_core.export import load_neutone_model
     from neutone_core.tools.audio_io import require_tool
+    from neutone_core.tools.bench import torch_threads
     from neutone_core.tools.render import parse_knob_setting, render_file, render_jobs
 
     require_tool("soundfile", "neutone render")
@@ -433,7 +436,8 @@ def render(
     jobs = render_jobs(Path(input_path), Path(output_path), None if plot_path is None else Path(plot_path))
     for job in jobs:
         progress = _progress_bar(job.source.name)
-        click.echo(render_file(module, metadata, job, sample_rate, block_size, mono, knobs, compensate_delay, progress))
+        with torch_threads(threads):
+            click.echo(render_file(module, metadata, job, sample_rate, block_size, mono, knobs, compensate_delay, progress))
 
 
 @cli.command()

@@ -23,8 +23,10 @@ from neutone_core.distributions import install_command
 from neutone_core.errors import AudioFileError, MissingAdapterError
 from neutone_core.tools.audio_io import open_audio, read_block
 
-CHUNK_FRAMES = 1 << 17
-"""File frames per piece (about 3 s at 44.1 kHz; rounded to the rate pair's period)."""
+CHUNK_FRAMES = 1 << 20
+"""File frames per piece (about 24 s at 44.1 kHz, 8 MiB of stereo float32; rounded to the rate
+pair's period): a whole-signal converter designs its filter on every call (about 0.5 s for the
+first-party resampler), so pieces are long."""
 
 MARGIN_SECONDS = 0.05
 """Context on each side of a piece for the converter's filter (the first-party resampler

@@ -91,16 +91,27 @@ def test_profile_groups_by_stage_and_operator(clipper_nm: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bench", "{nm}", "--sr", "0"], "Error: --sr 0: 0 Hz is outside 1..768000"),
-        (["bench", "{nm}", "--bs", "0"], "Error: --bs 0: 0 samples is outside 1..65536"),
-        (["profile", "{nm}", "--bs", "70000"], "Error: --bs 70000: 70000 samples is outside 1..65536"),
+        (["bench", "{nm}", "--sr", "0"], "Error: Invalid value for '--sr': 0 is not in the range 1<=x<=768000."),
+        (["bench", "{nm}", "--bs", "0"], "Error: Invalid value for '--bs': 0 is not in the range 1<=x<=65536."),
+        (["profile", "{nm}", "--bs", "70000"], "Error: Invalid value for '--bs': 70000 is not in the range 1<=x<=65536."),
+    ],
+)
+def test_a_host_setting_out_of_range_is_a_usage_error(clipper_nm: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, [a.format(nm=clipper_nm) for a in args])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == message, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
         (["bench", "{bad}"], "Error: {bad}: not a TorchScript archive"),
         (["profile", "{missing}"], "Error: {missing}: no such file"),
     ],
 )
-def test_bad_input_gives_one_clear_line(tmp_path: Path, clipper_nm: Path, args: list[str], message: str) -> None:
+def test_a_bad_file_gives_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "bad.nm").write_text("hello")
-    paths = {"nm": clipper_nm, "bad": tmp_path / "bad.nm", "missing": tmp_path / "missing.nm"}
+    paths = {"bad": tmp_path / "bad.nm", "missing": tmp_path / "missing.nm"}
     result = CliRunner().invoke(cli, [a.format(**paths) for a in args])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()

@@ -7,15 +7,17 @@ from dataclasses import replace
 import pytest
 import torch
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from neutone_adapters.stft.tests.stft_helpers import IdentitySpectral, snr_db
+from neutone_adapters.stft.tests.stft_helpers import IdentitySpectral, mono_magnitude_model_at_44100, snr_db
 from neutone_core import MissingAdapterError, PlanError, StreamNeeds, compose
 from neutone_core.planner import plan_adapters
 from neutone_core.plugins import get_registry
 from neutone_core.stage import Stream, host_stream
-from neutone_core.testing import check_stage, eager_graph
+from neutone_core.testing import PassThroughWrapper, check_stage, eager_graph
 from neutone_core.tools.cli import cli
-from neutone_core.tools.host import impulse_delay, stream
+from neutone_core.tools.host import configure, impulse_delay, stream
 
 HELPERS = __file__.replace("test_stft_stage.py", "stft_helpers.py")
 
@@ -94,17 +96,41 @@ def test_the_bypass_passes_the_frames_and_keeps_the_adapters_delay(output_mono: 
 
 
 def test_the_plan_nests_the_stft_inside_the_fifo_resampler_and_mixer() -> None:
-    wrapper = IdentitySpectral(1024, 256, "sqrt-hann", "magnitude", input_mono=True, native_sample_rates=[44100])
+    wrapper = mono_magnitude_model_at_44100()
     plan = plan_adapters(wrapper.neutone_stream_needs(), get_registry())
     assert [p.spec.name for p in plan] == ["mixer", "resample", "fifo", "stft"]
     fifo_needs = plan[2].inner_needs
     assert fifo_needs.domain == "waveform" and "stft" not in fifo_needs.extra
     assert fifo_needs.native_buffer_sizes == (256, 512, 1024, 2048, 4096, 8192) and fifo_needs.look_behind_samples == 767
-    model = compose(wrapper).scripted
-    assert list(model.get_stage_names()) == ["mixer", "resample", "fifo", "stft", "model"]
-    x = (torch.rand(2, 48000, generator=torch.Generator().manual_seed(3)) - 0.5) * 0.8
-    y = stream(model, x, 48000, 480)
-    assert float(y.abs().max()) > 0.1 and bool(torch.isfinite(y).all())
+    assert list(compose(wrapper).scripted.get_stage_names()) == ["mixer", "resample", "fifo", "stft", "model"]
+
+
+@pytest.fixture(scope="module")
+def graphs_at_44100() -> tuple[torch.jit.ScriptModule, torch.jit.ScriptModule]:
+    """The mono magnitude identity at 44.1 kHz, and a waveform pass-through asking the same of
+    the adapters outside the STFT (what the STFT asks of them): the same mixer, resampler, FIFO."""
+    wrapper = mono_magnitude_model_at_44100()
+    outside = get_registry().adapters["stft"].outer(wrapper.neutone_stream_needs(), {})
+    return compose(wrapper).scripted, compose(PassThroughWrapper.for_needs(outside)).scripted
+
+
+@settings(max_examples=6, deadline=None)
+@given(rate=st.integers(8000, 192000), block=st.one_of(st.integers(1, 8192), st.integers(1, 300)))
+def test_inside_the_resampler_the_stft_is_the_waveform_identity_delayed(graphs_at_44100, rate: int, block: int) -> None:
+    spectral, waveform = graphs_at_44100
+    delay = configure(spectral, rate, block, 2)
+    waveform_delay = configure(waveform, rate, block, 2)
+    n = block * -(-(2 * delay + 4096) // block)
+    x = (torch.rand(2, n, generator=torch.Generator().manual_seed(block)) - 0.5) * 1.6
+    y = stream(spectral, x, rate, block)
+    reference = stream(waveform, x, rate, block)
+    # the same resampling either side of an exact STFT round trip: y(t) = reference(t - shift),
+    # silence before the shift, to float32 rounding of the peak
+    shift = delay - waveform_delay
+    peak = float(reference.abs().max())
+    assert float((y[:, shift:] - reference[:, : n - shift]).abs().max()) <= 1e-6 * peak
+    assert float(y[:, :shift].abs().max()) <= 1e-6 * peak
+    assert impulse_delay(spectral, rate, block, 2, offset=block // 2 + 1) == delay
 
 
 def test_compose_prints_the_plan_with_its_reasons(tmp_path) -> None:

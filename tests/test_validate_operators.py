@@ -143,7 +143,7 @@ def test_a_file_calling_a_denied_operator_fails_and_is_not_run(entry: str, tmp_p
     (operator, reason), = denied.items()
     assert operator == entry or (entry.endswith("::*") and operator.startswith(entry[:-1])), operator
     assert reason == operators.DENIED[entry]
-    assert f"the file calls 1 denied operators: {operator} ({reason})" in result.summary
+    assert f"the file calls 1 denied operator: {operator} ({reason})" in result.summary
     assert all(r.status == "skip" for r in report.results if r.name != "operators"), "a refused file is not run"
 
 
@@ -240,7 +240,7 @@ def test_export_refuses_to_write_such_a_file_unless_allowed_by_name(tmp_path: Pa
     args = ["compose", f"{source}:ReadsAFileEachBlock", "-o", str(tmp_path / "out"), *quick]
     refused = CliRunner().invoke(cli, args)
     assert refused.exit_code == 1
-    assert "export check 'operators' failed: the file calls 1 denied operators: aten::from_file (maps a file" in refused.output
+    assert "export check 'operators' failed: the file calls 1 denied operator: aten::from_file (maps a file" in refused.output
     assert not (tmp_path / "out" / "model.nm").exists()
     allowed = CliRunner().invoke(cli, [*args, "--allow-operator", "aten::from_file"])
     assert allowed.exit_code == 0, allowed.output

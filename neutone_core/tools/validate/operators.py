@@ -3,7 +3,7 @@
 A scripted model runs any operator LibTorch registers, and some reach outside the audio:
 ``torch.from_file(path, shared=True, ...)`` maps any file the host can open, to read it and
 to write it. :func:`operator_counts` lists the operators of every method of every module in
-the file (each graph inlined, so the functions and class methods it calls count too);
+the file (with the functions and class methods it calls inlined, so their code counts too);
 :data:`DENIED` names what a model file may not call, and why; an operator of a namespace
 LibTorch does not ship (:data:`LIBTORCH_NAMESPACES`) is refused too, since nobody can say what
 it does. ``__setstate__`` is denied as well: ``torch.jit.load`` runs it before a host or a
@@ -21,7 +21,7 @@ import torch
 
 from neutone_core.tools.validate.model_file import SETSTATE, ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.report import CheckResult, counted
 
 NAME = "operators"
 DESCRIPTION = "the file calls no operator that touches files, other processes or the network"
@@ -55,20 +55,37 @@ def _graph_kinds(graph: torch.Graph, counts: Counter[str]) -> None:
             _graph_kinds(block, counts)
 
 
+def calls_code_outside_modules(graph: torch.Graph, module_types: set[str]) -> bool:
+    """Whether ``graph`` calls a function or a method of a class that is not a module of the
+    file: code only inlining reaches (a module's methods are read on their own; a method called
+    through an interface is read where it is defined)."""
+    if graph.findAllNodes("prim::CallFunction", True):
+        return True
+    for node in graph.findAllNodes("prim::CallMethod", True):
+        callee = node.inputsAt(0).type()
+        if not isinstance(callee, torch._C.InterfaceType) and callee.qualified_name() not in module_types:
+            return True
+    return False
+
+
 def operator_counts(module: torch.jit.ScriptModule) -> Counter[str]:
-    """How often each operator appears in the code of every method of every module of ``module``,
-    graphs inlined (a method called through an interface is counted where it is defined);
-    a module type's methods are read once."""
+    """How often each operator appears in the code of every method of every module of ``module``
+    (a module type's methods are read once), with the functions and class methods a method
+    calls inlined into it; a call to another module's method is counted where it is defined."""
+    modules = dict(module.named_modules())
+    module_types = {sub._c._type().qualified_name() for sub in modules.values()}
     counts: Counter[str] = Counter()
     seen: set[str] = set()
-    for _, sub in module.named_modules():
+    for sub in modules.values():
         kind = sub._c._type().qualified_name()
         if kind in seen:
             continue
         seen.add(kind)
         for method in sub._c._method_names():
-            graph = sub._c._get_method(method).graph.copy()
-            torch._C._jit_pass_inline(graph)
+            graph = sub._c._get_method(method).graph
+            if calls_code_outside_modules(graph, module_types):
+                graph = graph.copy()
+                torch._C._jit_pass_inline(graph)
             _graph_kinds(graph, counts)
     return counts
 
@@ -111,8 +128,8 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         return CheckResult(
             NAME,
             "fail",
-            f"the file calls {len(denied)} denied operators: {listed}{where}; a model must not reach outside its audio "
-            "(allow one by name only for a file you trust)",
+            f"the file calls {counted(len(denied), 'denied operator')}: {listed}{where}; a model must not reach outside its "
+            "audio (allow one by name only for a file you trust)",
             details=details,
         )
     if model.pristine is None:

@@ -115,6 +115,16 @@ def test_the_delay_is_the_formula_and_an_impulse_measures_it(
     assert model.calc_buffering_delay_samples() == expected and model.calc_model_delay_samples() == 0
 
 
+def test_a_window_with_a_zero_at_each_end_frames_only_its_nonzero_span() -> None:
+    model = eager_graph(IdentitySpectral(1024, 256, torch.hann_window(1024, periodic=False)))  # S = 1022, from sample 1
+    assert impulse_delay(model, RATE, 1000, 2, offset=501) == 1022 - 8
+    x = noise(2, 40 * 512, 12)
+    y = stream(model, x, RATE, 512)
+    delay = model.calc_total_delay_samples()
+    assert delay == 1022 - 256
+    assert snr_db(x[:, :-delay], y[:, delay:]) >= 130.0 and float((y[:, delay:] - x[:, :-delay]).abs().max()) <= 1e-5
+
+
 def test_the_models_own_delay_adds_to_the_stft_delay() -> None:
     model = eager_graph(OneFrameLate(n_fft=1024, hop_length=256))
     stft_delay = 1023 - 256

@@ -11,7 +11,10 @@ look-behind: everything but the STFT stage), and the two ``torch.fft`` calls one
 time (``time.thread_time_ns``), one thread, in ``--rounds`` interleaved rounds; the table gives
 the median with the min-max spread, and the ratio's median over the rounds.
 
-A second table gives the reconstruction of an identity model over the issue's grid (n_fft 256
+A second table gives what one ``torch.fft`` rfft + irfft pair costs (both channels, ``out=``)
+by frames per channel per call: the cost is mostly per call, whatever the batch.
+
+A third table gives the reconstruction of an identity model over the issue's grid (n_fft 256
 to 4096, 50 % and 75 % overlap, Hann and sqrt-Hann, host blocks of 512 and 1000) for each
 frame representation, through the composed, scripted graph: the worst SNR and the largest
 absolute error against the input delayed by the reported delay.
@@ -106,6 +109,39 @@ def case(n_fft: int, hop: int, audio: torch.Tensor, folder: Path) -> dict[str, C
     }
 
 
+FFT_FRAMES = (1, 2, 8, 64)
+"""Frames per channel per call in the per-call table (a 512-sample block holds 1 or 2)."""
+
+
+def fft_calls(n_fft: int, frames: int, calls: int) -> Callable[[], None]:
+    """``calls`` rfft + irfft pairs of ``frames`` frames per channel, both channels, ``out=``."""
+    signal = torch.rand(2, frames, n_fft)
+    spectrum = torch.fft.rfft(signal, dim=2)
+
+    def run() -> None:
+        for _ in range(calls):
+            torch.fft.rfft(signal, dim=2, out=spectrum)
+            torch.fft.irfft(spectrum, n=n_fft, dim=2, out=signal)
+
+    return run
+
+
+def per_call_table(rounds: int, calls: int = 200) -> list[str]:
+    """Markdown rows: the µs of one rfft + irfft pair by frames per call, and per frame."""
+    cases = {(n_fft, frames): fft_calls(n_fft, frames, calls) for n_fft, _, _ in CONFIGURATIONS for frames in FFT_FRAMES}
+    for call in cases.values():
+        call()
+    times: dict[tuple[int, int], list[float]] = {key: [] for key in cases}
+    for _ in range(rounds):
+        for key, call in cases.items():
+            times[key].append(thread_us(call) / calls)
+    rows = []
+    for (n_fft, frames), values in times.items():
+        per_frame = [value / frames for value in values]
+        rows.append(f"| {n_fft} | {frames} | {spread(values)} | {spread(per_frame)} |")
+    return rows
+
+
 def reconstruction(representation: str) -> tuple[float, float]:
     """Worst SNR (dB) and largest absolute error of an identity model over the grid."""
     worst_snr, largest = float("inf"), 0.0
@@ -171,6 +207,10 @@ def main(argv: list[str]) -> int:
                         f"{'met' if ratio <= target else 'not met'}")
     print()
     print("\n".join(verdicts))
+    print()
+    print("| n_fft | frames per channel per call | rfft + irfft, us per call | us per frame |")
+    print("|---|---|---|---|")
+    print("\n".join(per_call_table(args.rounds)))
     print()
     print("| frames | worst SNR over the grid | largest abs error |")
     print("|---|---|---|")

@@ -24,7 +24,8 @@ delay a causal FIFO allows for the host's block pattern (``hop - gcd(B, hop)`` f
 e.g. Hann, n_fft 2048, hop 512: 1535 samples at B = 512 (or any multiple of 512), 2039 at
 B = 1000, 1791 at B = 256. Under the FIFO's ``any`` policy (any block lengths) ``D = S - 1``;
 with native frame counts ``f`` the FIFO picks the count with the least delay:
-``D = S - hop + min_f (f·hop - gcd(B, f·hop))``. The model's own declared delay
+``D = S - hop + min_f (f·hop - gcd(B, f·hop))`` (``S - hop + min_f f·hop - 1`` under
+``any``). The model's own declared delay
 (``calc_model_delay_samples``, in samples) adds to each.
 """
 

@@ -104,6 +104,7 @@ def test_magnitudes_with_the_kept_phase_reconstruct_too(representation: str, n_f
         (512, "fixed", [3], 767 + 768 - 256),  # S - hop + (f·hop - gcd(B, f·hop))
         (768, "fixed", [3], 767),
         (512, "fixed", [2, 4], 767),
+        (100, "any", [3], 767 + 768 - 1),  # S - hop + (f·hop - 1)
     ],
 )
 def test_the_delay_is_the_formula_and_an_impulse_measures_it(

@@ -120,7 +120,7 @@ def test_inside_the_resampler_the_stft_is_the_waveform_identity_delayed(graphs_a
     spectral, waveform = graphs_at_44100
     delay = configure(spectral, rate, block, 2)
     waveform_delay = configure(waveform, rate, block, 2)
-    n = block * -(-(2 * delay + 4096) // block)
+    n = block * -(-(delay + 2048) // block)
     x = (torch.rand(2, n, generator=torch.Generator().manual_seed(block)) - 0.5) * 1.6
     y = stream(spectral, x, rate, block)
     reference = stream(waveform, x, rate, block)

@@ -87,6 +87,37 @@ class PutsIntoSharedMemory(nn.Module):
         return x
 
 
+@torch.jit.interface
+class Source:
+    def read(self) -> Tensor:
+        pass
+
+
+@torch.jit.script
+class FileSource:
+    def __init__(self) -> None:
+        self.path = "/etc/hostname"
+
+    def read(self) -> Tensor:
+        return torch.from_file(self.path, False, 1, dtype=torch.uint8).float()
+
+
+def read_any(source: Source) -> Tensor:
+    return source.read()
+
+
+class ReadsThroughAClassInterface(nn.Module):
+    """Maps a file inside a script class's method it calls through an interface, which no scan
+    of the file's graphs reaches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source = FileSource()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + read_any(self.source)
+
+
 class ReadsAFileWhileLoading(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -118,6 +149,7 @@ MALICIOUS: Dict[str, Callable[[], nn.Module]] = {
     "_dtensor::*": ExchangesShards,
     "symm_mem::*": PutsIntoSharedMemory,
     SETSTATE: ReadsAFileWhileLoading,
+    operators.CLASS_INTERFACE_CALL: ReadsThroughAClassInterface,
 }
 """One purpose-made file per entry of the denylist."""
 

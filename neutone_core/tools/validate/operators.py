@@ -8,7 +8,9 @@ the file (with the functions and class methods it calls inlined, so their code c
 LibTorch does not ship (:data:`LIBTORCH_NAMESPACES`) is refused too, since nobody can say what
 it does. ``__setstate__`` is denied as well: ``torch.jit.load`` runs it before a host or a
 validator can look at the file (:mod:`.model_file` reads the archive's code to find it
-without loading). A file may call a denied operator only when it is allowed by name
+without loading). So is a method call through an interface no module of the file implements
+(:data:`CLASS_INTERFACE_CALL`): a script class's method, whose code the scan cannot reach. A
+file may call a denied operator only when it is allowed by name
 (``allowed_operators``, ``--allow-operator NAME``).
 """
 
@@ -22,6 +24,9 @@ import torch
 from neutone_core.tools.validate.model_file import SETSTATE, ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.report import CheckResult, counted
+
+CLASS_INTERFACE_CALL = "class-interface-call"
+"""A method called through an interface of script classes (modules' interfaces are read where implemented)."""
 
 NAME = "operators"
 DESCRIPTION = "the file calls no operator that touches files, other processes or the network"
@@ -39,6 +44,7 @@ DENIED: dict[str, str] = {
     "_dtensor::*": "exchanges tensor shards between processes (DTensor)",
     "symm_mem::*": "reads and writes memory shared with other processes (symmetric memory)",
     SETSTATE: "code torch.jit.load runs while loading the file, before anything can look at it",
+    CLASS_INTERFACE_CALL: "calls a script class's method through an interface: the code it runs cannot be read from the file",
 }
 """Operator (``namespace::name``, or ``namespace::*`` for all of a namespace) -> what it reaches."""
 
@@ -55,10 +61,10 @@ def _graph_kinds(graph: torch.Graph, counts: Counter[str]) -> None:
             _graph_kinds(block, counts)
 
 
-def calls_code_outside_modules(graph: torch.Graph, module_types: set[str]) -> bool:
+def calls_code_outside_modules(graph: torch.Graph, module_types: dict[str, torch._C.ClassType]) -> bool:
     """Whether ``graph`` calls a function or a method of a class that is not a module of the
-    file: code only inlining reaches (a module's methods are read on their own; a method called
-    through an interface is read where it is defined)."""
+    file: code only inlining reaches (a module's methods are read on their own, and so are
+    those called through an interface that modules implement)."""
     if graph.findAllNodes("prim::CallFunction", True):
         return True
     for node in graph.findAllNodes("prim::CallMethod", True):
@@ -68,12 +74,33 @@ def calls_code_outside_modules(graph: torch.Graph, module_types: set[str]) -> bo
     return False
 
 
+CUSTOM_CLASSES = "__torch__.torch.classes."
+"""Qualified names of C++ classes a library registers (``torch.classes``): their methods are the
+library's code, not the file's, and only the library's operators (scanned) make one."""
+
+
+def class_interface_calls(graph: torch.Graph, module_types: dict[str, torch._C.ClassType]) -> int:
+    """Method calls left in an inlined ``graph`` on something other than a module of the file
+    or a library's C++ class: calls through an interface of script classes (inlining keeps them,
+    whatever the value's class; only modules implement a module interface, and modules are read
+    on their own)."""
+    calls = 0
+    for node in graph.findAllNodes("prim::CallMethod", True):
+        callee = node.inputsAt(0).type()
+        if isinstance(callee, torch._C.InterfaceType):
+            calls += not any(module_type.isSubtypeOf(callee) for module_type in module_types.values())
+        else:
+            name = callee.qualified_name()
+            calls += name not in module_types and not name.startswith(CUSTOM_CLASSES)
+    return calls
+
+
 def operator_counts(module: torch.jit.ScriptModule) -> Counter[str]:
     """How often each operator appears in the code of every method of every module of ``module``
     (a module type's methods are read once), with the functions and class methods a method
     calls inlined into it; a call to another module's method is counted where it is defined."""
     modules = dict(module.named_modules())
-    module_types = {sub._c._type().qualified_name() for sub in modules.values()}
+    module_types = {sub._c._type().qualified_name(): sub._c._type() for sub in modules.values()}
     counts: Counter[str] = Counter()
     seen: set[str] = set()
     for sub in modules.values():
@@ -87,6 +114,8 @@ def operator_counts(module: torch.jit.ScriptModule) -> Counter[str]:
                 graph = graph.copy()
                 torch._C._jit_pass_inline(graph)
             _graph_kinds(graph, counts)
+            if calls := class_interface_calls(graph, module_types):
+                counts[CLASS_INTERFACE_CALL] += calls
     return counts
 
 

@@ -7,7 +7,7 @@ its first calls, and a host should not pay for that on its first blocks.
 """
 
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -189,7 +189,11 @@ class HostIO(nn.Module):
             if params.dtype != torch.float32 and not params.is_floating_point():
                 raise ValueError("params of an integer dtype: the host contract is float32 knobs in 0..1")
 
-    def _process(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
+    def _sanitized(self, x: Tensor, params: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Any checked block of 1..configured size samples, any floating dtype, knobs or None:
+        the cleaned copies, views of the host buffers."""
+        if x.dtype != torch.float32:
+            x = x.to(torch.float32)
         n = x.size(1)
         if n == self.configured_block_size and x.size(0) == self.host_channels:
             audio = self.input_view
@@ -203,21 +207,39 @@ class HostIO(nn.Module):
         if params is None:
             knobs.copy_(defaults)
         else:
-            torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
+            torch.nan_to_num(params.to(torch.float32), 0.5, 1.0, 0.0, out=knobs)
             knobs.clamp_(0.0, 1.0)
-        return self.chain(audio, knobs)
+        return audio, knobs
 
     def forward(self, x: Tensor, params: Optional[Tensor]) -> Tensor:
         """One configured host block of up to the configured size: ``(channels, n)`` ->
-        ``(channels, n)`` (see the class docs; the root configures, and splits longer blocks)."""
-        self._check_block(x, params)
-        if x.size(1) == 0:
-            return x
-        if x.dtype != torch.float32:
-            x = x.to(torch.float32)
-        if params is not None and params.dtype != torch.float32:
-            params = params.to(torch.float32)
-        return self._process(x, params)
+        ``(channels, n)`` (see the class docs; the root configures, and splits longer blocks).
+
+        The first branch is what a host sends on every call (a full float32 block with its
+        knobs): it checks only that, and writes into views made at configure time; anything
+        else is checked in full (one clear error for a bad block) and cleaned by ``_sanitized``."""
+        if (
+            params is not None
+            and x.dim() == 2
+            and x.size(1) == self.configured_block_size
+            and x.size(0) == self.host_channels
+            and x.dtype == torch.float32
+            and params.dtype == torch.float32
+            and params.dim() == 2
+            and params.size(0) == self.n_params
+            and params.size(1) == self.configured_block_size
+        ):
+            audio = self.input_view
+            knobs = self.param_block
+            torch.nan_to_num(x, 0.0, 0.0, 0.0, out=audio)
+            torch.nan_to_num(params, 0.5, 1.0, 0.0, out=knobs)
+            knobs.clamp_(0.0, 1.0)
+        else:
+            self._check_block(x, params)
+            if x.size(1) == 0:
+                return x
+            audio, knobs = self._sanitized(x, params)
+        return self.chain(audio, knobs)
 
     @torch.jit.export
     def prepare_for(self, x: Tensor) -> None:

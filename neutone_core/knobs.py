@@ -7,7 +7,7 @@ host splits the stream). :class:`KnobMapping` applies what each parameter declar
 (``offset + scale * v``, rounded for categories). Both allocate nothing per call.
 """
 
-from typing import List
+from typing import List, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -23,7 +23,8 @@ class KnobMean(nn.Module):
     product and the sum stay within ``n * 2^-53`` of exact, so the result, rounded once to
     float32, is the exact mean's nearest float32 for a constant knob and within one rounding
     otherwise. The weights of the longest block and of the last two other lengths are kept,
-    so blocks alternating between lengths (470/471 behind a resampler) recompute nothing.
+    with the views of the buffers each length uses, so blocks alternating between lengths
+    (470/471 behind a resampler) recompute nothing and make no view.
     """
 
     def __init__(self) -> None:
@@ -33,6 +34,10 @@ class KnobMean(nn.Module):
         self.register_buffer("weights_full", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
         self.register_buffer("weights_a", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
         self.register_buffer("weights_b", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
+        self.register_buffer("samples_a", torch.zeros(MAX_N_PARAMS, 0, dtype=torch.float64), persistent=False)
+        self.register_buffer("samples_b", torch.zeros(MAX_N_PARAMS, 0, dtype=torch.float64), persistent=False)
+        self.register_buffer("column_a", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
+        self.register_buffer("column_b", torch.zeros(0, 1, dtype=torch.float64), persistent=False)
         self.register_buffer("mean64", torch.zeros(MAX_N_PARAMS, 1, dtype=torch.float64), persistent=False)
         self.register_buffer("mean", torch.zeros(MAX_N_PARAMS, 1), persistent=False)
         self.n_params = MAX_N_PARAMS
@@ -57,22 +62,27 @@ class KnobMean(nn.Module):
         self.length_a = -1
         self.length_b = -1
 
-    def _weights(self, n: int) -> Tensor:
-        """The ``(n, 1)`` column of ``1 / n`` for a block shorter than the longest: one of the
-        two kept, or made in the older one."""
+    def _kept(self, n: int) -> Tuple[Tensor, Tensor]:
+        """The ``(4, n)`` float64 samples and ``(n, 1)`` column of ``1 / n`` for a block shorter
+        than the longest: one of the two pairs kept, or made in place of the older one."""
         if n == self.length_a:
-            return self.weights_a.narrow(0, 0, n)
+            return self.samples_a, self.column_a
         if n == self.length_b:
-            return self.weights_b.narrow(0, 0, n)
+            return self.samples_b, self.column_b
+        samples = self.samples64.narrow(1, 0, n)
         if self.replace_a:
             self.length_a = n
             column = self.weights_a.narrow(0, 0, n)
+            self.samples_a = samples
+            self.column_a = column
         else:
             self.length_b = n
             column = self.weights_b.narrow(0, 0, n)
+            self.samples_b = samples
+            self.column_b = column
         self.replace_a = not self.replace_a
         column.fill_(1.0 / max(n, 1))
-        return column
+        return samples, column
 
     def forward(self, params: Tensor) -> Tensor:
         """``params`` ``(4, L + n)`` -> the mean of the last ``n`` columns, ``(4, 1)``."""
@@ -81,8 +91,7 @@ class KnobMean(nn.Module):
             samples = self.samples_full
             weights = self.weights_full
         else:
-            samples = self.samples64.narrow(1, 0, n)
-            weights = self._weights(n)
+            samples, weights = self._kept(n)
         if self.look_behind == 0:
             samples.copy_(params)
         else:
@@ -133,10 +142,11 @@ class KnobMap(nn.Module):
                 + str(self.mapped.size(1))
                 + "; aggregate_params must return at most as many columns as it was given"
             )
-        mapped = self.mapped.narrow(1, 0, k)
+        full = k == self.mapped.size(1)
+        mapped = self.mapped if full else self.mapped.narrow(1, 0, k)
         torch.addcmul(self.offsets, knobs, self.scales, out=mapped)
         if self.rounds:
-            rounded = self.rounded.narrow(1, 0, k)
+            rounded = self.rounded if full else self.rounded.narrow(1, 0, k)
             torch.round(mapped, out=rounded)
             torch.where(self.rounded_rows, rounded, mapped, out=mapped)
         return mapped

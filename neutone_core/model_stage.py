@@ -15,7 +15,9 @@ class ModelStage(nn.Module):
 
     Knobs: the mean of each knob over the block's new samples (:class:`KnobMean`), or what the
     wrapper's own ``aggregate_params`` returns; then mapped to each knob's range
-    (:class:`KnobMap`). When bypassed (:meth:`set_model_bypass`, for measuring the adapters
+    (:class:`KnobMap`). Without ``aggregate_params`` each call hands ``do_forward_pass`` a fresh
+    copy of a dictionary made at configure, its tensors views of the knob buffers those two
+    write in place (no view made per call). When bypassed (:meth:`set_model_bypass`, for measuring the adapters
     alone), the stage returns its input's newest samples and declares no delay.
 
     Shape: x ``(in_channels, L + n)``, params ``(4, L + n)`` -> ``(out_channels, n)``, ``L`` the
@@ -32,6 +34,7 @@ class ModelStage(nn.Module):
     """
 
     param_names: List[str]
+    named_knobs: Dict[str, Tensor]
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class ModelStage(nn.Module):
         self.custom_aggregation = custom_aggregation
         self.knob_mean = KnobMean()
         self.knob_map = KnobMap(mappings)
+        self.named_knobs = {}
         self.register_buffer("bypass_mono", torch.zeros(1, 0), persistent=False)
         self.register_buffer("one_half", torch.tensor(0.5), persistent=False)
         self.bypass_requested = False
@@ -82,6 +86,11 @@ class ModelStage(nn.Module):
         span = stream.block_size + self.look_behind_samples
         self.knob_mean.configure(span, self.look_behind_samples)
         self.knob_map.configure(span if self.custom_aggregation else 1)
+        self.named_knobs.clear()
+        if not self.custom_aggregation:
+            knobs = self.knob_map(self.knob_mean.mean)
+            for i, name in enumerate(self.param_names):
+                self.named_knobs[name] = knobs[i]
         self.bypass_mono = torch.zeros(1, stream.block_size)
         self.calls = 0
         self.wrapper.set_model_sample_rate_and_buffer_size(stream.sample_rate, stream.block_size)
@@ -94,11 +103,12 @@ class ModelStage(nn.Module):
             return self._bypass(x, n)
         if self.custom_aggregation:
             knobs = self.knob_map(self.wrapper.aggregate_params(params))
+            named: Dict[str, Tensor] = {}
+            for i, name in enumerate(self.param_names):
+                named[name] = knobs[i]
         else:
-            knobs = self.knob_map(self.knob_mean(params))
-        named: Dict[str, Tensor] = {}
-        for i, name in enumerate(self.param_names):
-            named[name] = knobs[i]
+            self.knob_map(self.knob_mean(params))
+            named = self.named_knobs.copy()
         y = self.wrapper.do_forward_pass(x, named)
         if y.dim() != 2 or y.size(0) != self.model_out_channels or y.size(1) != n:
             raise RuntimeError(

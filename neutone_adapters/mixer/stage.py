@@ -13,7 +13,7 @@ class MixerStage(AdapterStage):
     Averaging is ``(left + right) / 2``: on the way in one ``[0.5, 0.5]`` matrix product over
     the host's buffer, on the way out a sum and a scale, which accept any layout the model
     returns (an expanded view included) without copying it. Duplication copies the one
-    channel to both.
+    channel to both (a broadcasting copy, no view made).
     Shape: ``(host_channels, n) -> (host_channels, n)``; the model sees
     ``(model_in_channels, n)`` and returns ``(model_out_channels, n)``.
 
@@ -61,26 +61,26 @@ class MixerStage(AdapterStage):
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         """Mix ``x`` ``(host_channels, n)`` to the model's channels, run it, mix back."""
         host_channels = x.size(0)
-        n = x.size(1)
-        full_block = n == self.block_size
         model_in = x
         if host_channels != self.model_in_channels:
-            model_in = self.model_in_block if full_block else self.model_in_block.narrow(1, 0, n)
+            n = x.size(1)
+            model_in = self.model_in_block if n == self.block_size else self.model_in_block.narrow(1, 0, n)
             if host_channels > self.model_in_channels:
                 torch.mm(self.average_row, x, out=model_in)
             else:
-                model_in.copy_(x.expand(self.model_in_channels, n))
+                model_in.copy_(x)
         y = self.inner(model_in, params)
         if y.size(0) == host_channels:
             return y
-        if full_block and host_channels == self.host_out_view.size(0):
+        n = y.size(1)
+        if n == self.block_size and host_channels == self.host_out_view.size(0):
             host_out = self.host_out_view
         else:
             host_out = self.host_out_block.narrow(0, 0, host_channels).narrow(1, 0, n)
         if y.size(0) > host_channels:
             torch.sum(y, [0], True, out=host_out).mul_(self.one_half)
         else:
-            host_out.copy_(y.expand(host_channels, n))
+            host_out.copy_(y)
         return host_out
 
     def reset_state(self) -> None:

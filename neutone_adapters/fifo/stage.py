@@ -19,7 +19,9 @@ is ``D = max_k (S_k mod M)``.
 
 Both queues are linear buffers compacted (one copy of at most the live samples, source and
 destination never overlapping) when the next write would run past their end, so the model
-and the host read contiguous views and steady state allocates nothing.
+and the host read contiguous views and steady state allocates nothing. The views are kept
+once made (:class:`~neutone_adapters.fifo.views.ColumnViews`): a host keeping its buffer size
+reaches a few positions again and again.
 """
 
 
@@ -29,6 +31,7 @@ from typing import List, Tuple
 import torch
 from torch import Tensor, nn
 
+from neutone_adapters.fifo.views import ColumnViews
 from neutone_core.parameters import MAX_N_PARAMS
 from neutone_core.stage import AdapterStage, Stream, stream_with
 
@@ -92,8 +95,11 @@ class FifoStage(AdapterStage):
         self.register_buffer("output_audio", torch.zeros(1, 0), persistent=False)
         self.register_buffer("model_audio", torch.zeros(1, 0), persistent=False)
         self.register_buffer("model_params", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
-        self.register_buffer("model_audio_view", torch.zeros(1, 0), persistent=False)
-        self.register_buffer("model_params_view", torch.zeros(MAX_N_PARAMS, 0), persistent=False)
+        self.input_audio_views = ColumnViews()
+        self.input_params_views = ColumnViews()
+        self.output_views = ColumnViews()
+        self.model_audio_views = ColumnViews()
+        self.model_params_views = ColumnViews()
         self.block_size = 0
         self.model_block = 0
         self.fifo_delay = 0
@@ -138,8 +144,11 @@ class FifoStage(AdapterStage):
         copies = window if self.look_behind > 0 else 0
         self.model_audio = torch.zeros(stream.in_channels, copies)
         self.model_params = torch.zeros(self.n_params, copies)
-        self.model_audio_view = self.model_audio.narrow(1, 0, copies)
-        self.model_params_view = self.model_params.narrow(1, 0, copies)
+        self.input_audio_views.configure(self.input_audio)
+        self.input_params_views.configure(self.input_params)
+        self.output_views.configure(self.output_audio)
+        self.model_audio_views.configure(self.model_audio)
+        self.model_params_views.configure(self.model_params)
         self.underruns = 0
         if self.model_block == 0:
             inner = stream_with(
@@ -201,7 +210,7 @@ class FifoStage(AdapterStage):
         place only (TorchScript inlines the model at every call site)."""
         n = x.size(1)
         if n == 0:
-            return self.output_audio.narrow(1, 0, 0)
+            return self.output_views(0, 0)
         direct = (
             self.pass_through
             and n == self.model_block
@@ -215,7 +224,7 @@ class FifoStage(AdapterStage):
             model_calls = 1 if self.model_block == 0 else (self.input_end - self.input_start) // self.model_block
             if self.model_block > 0:
                 self._make_output_room(model_calls * self.model_block, n)
-        result = self.output_audio.narrow(1, 0, 0)
+        result = x
         for _ in range(model_calls):
             audio = x
             knobs = params
@@ -241,16 +250,12 @@ class FifoStage(AdapterStage):
         else:
             span = self.look_behind + self.model_block
             self.input_start += self.model_block
-        audio = self.input_audio.narrow(1, start, span)
-        knobs = self.input_params.narrow(1, start, span)
+        audio = self.input_audio_views(start, span)
+        knobs = self.input_params_views(start, span)
         if self.look_behind == 0:
             return audio, knobs
-        if span == self.model_audio_view.size(1):
-            audio_copy = self.model_audio_view
-            knobs_copy = self.model_params_view
-        else:
-            audio_copy = self.model_audio.narrow(1, 0, span)
-            knobs_copy = self.model_params.narrow(1, 0, span)
+        audio_copy = self.model_audio_views(0, span)
+        knobs_copy = self.model_params_views(0, span)
         audio_copy.copy_(audio)
         knobs_copy.copy_(knobs)
         return audio_copy, knobs_copy
@@ -260,16 +265,16 @@ class FifoStage(AdapterStage):
         if self.input_end + n > self.input_capacity:
             keep = self.input_end - self.input_start + self.look_behind
             source = self.input_end - keep
-            self.input_audio[:, :keep].copy_(self.input_audio[:, source : self.input_end])
-            self.input_params[:, :keep].copy_(self.input_params[:, source : self.input_end])
+            self.input_audio_views(0, keep).copy_(self.input_audio_views(source, keep))
+            self.input_params_views(0, keep).copy_(self.input_params_views(source, keep))
             self.input_start = self.look_behind
             self.input_end = keep
         if not self.history_primed and n > 0:
             history = self.input_params[:, self.input_start - self.look_behind : self.input_start]
             history.copy_(params[:, :1].expand(self.n_params, self.look_behind))
             self.history_primed = True
-        self.input_audio.narrow(1, self.input_end, n).copy_(x)
-        self.input_params.narrow(1, self.input_end, n).copy_(params)
+        self.input_audio_views(self.input_end, n).copy_(x)
+        self.input_params_views(self.input_end, n).copy_(params)
         self.input_end += n
 
     def _make_output_room(self, write_samples: int, read_samples: int) -> None:
@@ -279,7 +284,7 @@ class FifoStage(AdapterStage):
         ):
             live = self.output_write - self.output_read
             if live > 0:
-                self.output_audio[:, :live].copy_(self.output_audio[:, self.output_read : self.output_write])
+                self.output_views(0, live).copy_(self.output_views(self.output_read, live))
             self.output_read = 0
             self.output_write = live
 
@@ -287,7 +292,9 @@ class FifoStage(AdapterStage):
         block = self.model_block
         write = self.output_write
         skip = max(self.output_read - write, 0)
-        if skip < block:
+        if skip == 0:
+            self.output_views(write, block).copy_(y)
+        elif skip < block:
             self.output_audio.narrow(1, write + skip, block - skip).copy_(y.narrow(1, skip, block - skip))
         self.output_write = write + block
 
@@ -298,7 +305,7 @@ class FifoStage(AdapterStage):
             self.output_audio[:, read + max(available, 0) : read + n].zero_()
             self.underruns += 1
         self.output_read = read + n
-        return self.output_audio.narrow(1, read, n)
+        return self.output_views(read, n)
 
     # --- reporting ------------------------------------------------------------------------
     @torch.jit.export

@@ -74,3 +74,19 @@ def test_a_failure_in_the_native_host_replays_there(tmp_path: Path) -> None:
     replayed = run_session(path, session.calls[: found.failing_call + 1])
     output = replayed.results[found.failing_call].output
     assert replayed.ok and output is not None and not np.isfinite(output).all()
+
+
+@pytest.mark.slow
+def test_a_model_crashing_the_native_host_fails_with_the_calls_and_nothing_runs_after(tmp_path: Path) -> None:
+    path = validate_models.export(validate_models.CrashesOnLoudInput(), tmp_path)
+    report = validate(path, strictness=1, native=True)
+    result = report["host_sessions"]
+    assert result.status == "fail" and result.details["host_failure"] == "crash"
+    assert "crashed the host: the host process died from SIGSEGV in call " in result.summary
+    found = result.reproduction
+    assert found is not None and found.calls[found.failing_call].startswith(("forward(", "forward_bt("))
+    session = host_session(0, int(found.sequence.split(" ")[2]))
+    replayed = run_session(path, session.calls[: found.failing_call + 1])
+    assert replayed.failure is not None and replayed.failure.kind == "crash" and replayed.failure.call_index == found.failing_call
+    after = [r for r in report.results if r.name not in ("operators", "host_contract", "host_sessions")]
+    assert {r.status for r in after} == {"skip"} and "crashed the native host in host_sessions" in after[0].summary

@@ -129,6 +129,17 @@ class BreaksAfterManyCalls(PassThroughWrapper):
         return x
 
 
+class CrashesOnLoudInput(PassThroughWrapper):
+    """Writes far outside its memory when the input is louder than 0.9 (a sparse tensor built
+    without index checks, made dense): the process running it dies from SIGSEGV."""
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        if x.numel() > 0 and bool(x.abs().max() > 0.9):
+            index = torch.full([1, 1], 10**12, dtype=torch.long)
+            return x + torch.sparse_coo_tensor(index, x[0, :1], [1]).to_dense().sum()
+        return x
+
+
 class ShortensEveryBlock(NeutoneRoot):
     """A root returning one sample fewer than it was given."""
 

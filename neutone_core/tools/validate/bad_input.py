@@ -24,7 +24,7 @@ from neutone_core.tools.host import configure
 from neutone_core.tools.native.session import N_PARAMS, Configure, Process
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.outputs import first_problem
+from neutone_core.tools.validate.outputs import first_problem, problem_result
 from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_setting, sequence_rng
@@ -200,8 +200,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         run = next(run_sequences(model, [sequence], options.native, options.seed))
         problem = first_problem(run, lambda call, excused=excused: call not in excused)
         if problem is not None:
-            return CheckResult(NAME, "fail", f"{sequence.describe(problem.call_index)} {problem.message}", host,
-                               sequence.reproduction(options.seed, problem.call_index))
+            return problem_result(NAME, sequence, problem, options.seed, host)
         failure, answers = python_kinds(model, sample_rate, buffer_size)
         if failure:
             return CheckResult(NAME, "fail", failure, PYTHON)

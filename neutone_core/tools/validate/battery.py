@@ -2,7 +2,8 @@
 
 The operator scan runs first and nothing runs the model when it fails: a file that may read
 or write files is not executed. The host contract comes next; the checks that call the
-model's methods run only when it holds.
+model's methods run only when it holds. A model that crashes the native host would crash this
+process too, so nothing runs after a check that saw it crash.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from neutone_core.tools.validate import (
 )
 from neutone_core.tools.validate.model_file import SETSTATE, ModelFile, read_model_file
 from neutone_core.tools.validate.options import DEFAULT_STRICTNESS, ValidationOptions
+from neutone_core.tools.validate.outputs import CRASH
 from neutone_core.tools.validate.report import CheckResult, ValidationReport
 from neutone_core.tools.validate.runners import NATIVE, PYTHON
 
@@ -56,7 +58,8 @@ def run_battery(
     model: ModelFile, options: ValidationOptions, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
     """Every check of :data:`CHECKS` in order, on one intra-op thread as a plugin runs a model,
-    skipping those that would run a file that failed the operator scan or the host contract."""
+    skipping those that would run a file that failed the operator scan or the host contract, or
+    that crashed the native host."""
     results: list[CheckResult] = []
     blocked = ""
     with torch_threads(1):
@@ -67,6 +70,8 @@ def run_battery(
                 result = run_check(check, model, options)
                 if check in (operators, contract) and not result.passed:
                     blocked = f"the {result.name} check failed"
+                elif result.details.get("host_failure") == CRASH:
+                    blocked = f"the model crashed the native host in {result.name} (in this process it would crash validate)"
             results.append(result)
             if on_result is not None:
                 on_result(result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.outputs import first_problem, output_difference
+from neutone_core.tools.validate.outputs import first_problem, output_difference, problem_result
 from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import host_session
@@ -29,8 +29,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         for run in (ours, theirs):
             problem = first_problem(run)
             if problem is not None:
-                return CheckResult(NAME, "fail", f"{run.sequence.describe(problem.call_index)} {problem.message}", host,
-                                   run.sequence.reproduction(options.seed, problem.call_index))
+                return problem_result(NAME, run.sequence, problem, options.seed, host)
         for index, (a, b) in enumerate(zip(ours.result.results, theirs.result.results, strict=True)):
             difference = output_difference(a, b)
             if difference:

@@ -120,8 +120,9 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         if problem is not None:
             problem, reproduction = confirmed(model, run, problem, options)
             call = reproduction.calls[reproduction.failing_call] if reproduction.calls else "loading the file"
+            details = {"block_time": tally.block_times(), **({"host_failure": problem.failure} if problem.failure else {})}
             return CheckResult(
                 NAME, "fail", f"{call} {problem.message} ({run.sequence.name}, after {tally.sessions - 1} sessions passed)",
-                host, reproduction, {"block_time": tally.block_times()},
+                host, reproduction, details,
             )
     return CheckResult(NAME, "pass", tally.line(), host, details={"block_time": tally.block_times()})

@@ -14,7 +14,7 @@ import numpy as np
 from neutone_core.tools.native.session import N_PARAMS, Configure, Process, ProcessResult
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.outputs import first_problem
+from neutone_core.tools.validate.outputs import first_problem, problem_result
 from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_setting, sequence_rng
@@ -96,8 +96,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         for run in runs:
             problem = first_problem(run)
             if problem is not None:
-                return CheckResult(NAME, "fail", f"{run.sequence.describe(problem.call_index)} {problem.message}", host,
-                                   run.sequence.reproduction(options.seed, problem.call_index))
+                return problem_result(NAME, run.sequence, problem, options.seed, host)
         block, difference = defaults_difference(runs[1].result.results, runs[2].result.results)
         largest = max(largest, difference)
         if difference > TOLERANCE:

@@ -8,7 +8,7 @@ finite output; nothing raises, crashes or hangs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,10 +21,12 @@ from neutone_core.tools.native.session import (
     Process,
     ProcessResult,
 )
-from neutone_core.tools.validate.runners import SequenceRun
+from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.runners import PYTHON, SequenceRun
 from neutone_core.tools.validate.sessions import HostSequence
 
-FAILURE_WORDS = {"exception": "raised", "crash": "crashed the host", "timeout": "hung", "load_failure": "did not load"}
+CRASH = "crash"
+FAILURE_WORDS = {"exception": "raised", CRASH: "crashed the host", "timeout": "hung", "load_failure": "did not load"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Problem:
 
     call_index: int
     message: str
+    failure: str = ""
+    """How the call failed (a key of :data:`FAILURE_WORDS`); ``""`` when it returned something wrong."""
 
 
 def first_nonfinite(output: np.ndarray) -> str:
@@ -79,7 +83,16 @@ def first_problem(run: SequenceRun, must_be_finite: Callable[[int], bool] | None
     failure = run.result.failure
     if failure is None:
         return None
-    return Problem(failure.call_index or 0, f"{FAILURE_WORDS[failure.kind]}: {failure.headline}")
+    return Problem(failure.call_index or 0, f"{FAILURE_WORDS[failure.kind]}: {failure.headline}", failure.kind)
+
+
+def problem_result(name: str, sequence: HostSequence, problem: Problem, seed: int, host: str = PYTHON) -> CheckResult:
+    """Check ``name`` failed at ``problem`` of ``sequence``: the call and what went wrong, and the
+    calls that reproduce it; ``details["host_failure"]`` says how the host call failed, if it did
+    (after a crash, :mod:`.battery` runs nothing more)."""
+    details = {"host_failure": problem.failure} if problem.failure else {}
+    summary = f"{sequence.describe(problem.call_index)} {problem.message}"
+    return CheckResult(name, "fail", summary, host, sequence.reproduction(seed, problem.call_index), details)
 
 
 def segment_problem(sequence: HostSequence, start: int, result: NativeSessionResult) -> Problem | None:
@@ -87,7 +100,7 @@ def segment_problem(sequence: HostSequence, start: int, result: NativeSessionRes
     were run), its index counted in the whole sequence."""
     calls = sequence.calls[start : start + len(result.results) + (result.failure is not None)]
     problem = first_problem(SequenceRun(HostSequence(sequence.name, sequence.regenerate, calls), result))
-    return None if problem is None else Problem(problem.call_index + start, problem.message)
+    return None if problem is None else replace(problem, call_index=problem.call_index + start)
 
 
 def output_difference(ours: CallResult, theirs: CallResult) -> str:

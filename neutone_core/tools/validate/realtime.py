@@ -15,7 +15,7 @@ from neutone_core.tools.native.session import Configure, Process, ProcessResult
 from neutone_core.tools.profiling import count_allocations
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.outputs import first_problem
+from neutone_core.tools.validate.outputs import first_problem, problem_result
 from neutone_core.tools.validate.report import CheckResult
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_in_python, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, sequence_rng
@@ -61,8 +61,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
     run = next(run_sequences(model, [sequence], options.native, options.seed))
     problem = first_problem(run)
     if problem is not None:
-        return CheckResult(NAME, "fail", f"{sequence.describe(problem.call_index)} {problem.message}", host,
-                           sequence.reproduction(options.seed, problem.call_index))
+        return problem_result(NAME, sequence, problem, options.seed, host)
     times_us = np.asarray([r.time_ns / 1000.0 for r in run.result.results[1 + WARMUP_BLOCKS :] if isinstance(r, ProcessResult)])
     deadline_us = 1e6 * BLOCK_SIZE / SAMPLE_RATE
     median, p99, peak = float(np.median(times_us)), float(np.percentile(times_us, 99)), float(times_us.max())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from neutone_core.tools.native.session import Configure, Process, Reset
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.outputs import output_difference, segment_problem
+from neutone_core.tools.validate.outputs import output_difference, problem_result, segment_problem
 from neutone_core.tools.validate.report import CheckResult, counted
 from neutone_core.tools.validate.runners import run_in_python
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_knobs, random_setting, sequence_rng
@@ -58,8 +58,7 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         for start, result in runs:
             problem = segment_problem(sequence, start, result)
             if problem is not None:
-                return CheckResult(NAME, "fail", f"{sequence.describe(problem.call_index)} {problem.message}",
-                                   reproduction=sequence.reproduction(options.seed, problem.call_index))
+                return problem_result(NAME, sequence, problem, options.seed)
         after_reset, after_load = runs[1][1].results, runs[3][1].results
         for offset, (ours, theirs) in enumerate(zip(after_reset, after_load, strict=True)):
             difference = output_difference(ours, theirs)

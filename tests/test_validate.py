@@ -24,7 +24,8 @@ from neutone_core.tools.validate import (
     sessions,
     validate,
 )
-from neutone_core.tools.validate.report import CheckResult
+from neutone_core.tools.validate.for_export import failure_line
+from neutone_core.tools.validate.report import CheckResult, Reproduction
 from neutone_core.tools.validate.runners import run_in_python
 
 from . import validate_models as bad
@@ -118,6 +119,13 @@ def test_an_unreported_delay_fails(files: dict[str, Path]) -> None:
     assert result.status == "fail"
     assert result.summary.startswith("reported delay is wrong at 14 of 14 host settings")
     assert "44100 Hz / 64 samples / stereo: reported 0, measured 64" in result.summary
+    found = result.reproduction
+    assert found is not None and found.sequence == "impulse at 44100 Hz / 64 samples / stereo"
+    assert found.calls[1].endswith("[impulse at sample 33]")
+    assert found.calls[found.failing_call].endswith("[out at sample 33: 64 samples later, reported 0]")
+    replayed = delay.impulse_sequence(44100, 64, 2, 0, 64)
+    outcome = run_in_python(read_model_file(files["unreported delay"]).fresh(), replayed.calls[: found.failing_call + 1])
+    assert int(np.argmax(outcome.results[found.failing_call].output[0])) == 33, "the regenerated calls give it back there"
 
 
 def test_state_surviving_reset_fails(files: dict[str, Path]) -> None:
@@ -233,3 +241,11 @@ def test_a_file_that_is_not_loaded_fails_the_contract(tmp_path: Path) -> None:
     model = ModelFile(tmp_path / "x.nm", None, "no metadata", [], None, "torch.jit.load failed: boom")
     result = contract.check(model, QUICK)
     assert result.status == "fail" and result.summary == "the file was not loaded: torch.jit.load failed: boom"
+
+
+def test_an_export_failure_line_lists_the_first_calls_and_the_failing_one() -> None:
+    calls = tuple(f"forward(2 x 64, None) [block {i}]" for i in range(20))
+    found = Reproduction(0, "impulse at 44100 Hz / 64 samples / stereo", "delay.impulse_sequence(...)", calls, 19)
+    line = failure_line(CheckResult("delay_reported", "fail", "reported delay is wrong", reproduction=found))
+    shown = line.split(": ", 1)[1].split("; ")
+    assert shown == [*calls[:6], "... 13 more calls ...", calls[19]]

@@ -8,7 +8,9 @@ or scramble an impulse cannot be measured so: for them the adapters are measured
 model bypassed (the root's ``set_model_bypass``), and the model's own delay is taken as
 declared. The settings: every host rate (44.1, 48, 96 kHz and the native rates) by every
 buffer size (64, 256, 1000, 4096 and the native sizes) in stereo, two mono settings, and at
-strictness above 1 random settings (odd rates, any buffer size, mono or stereo).
+strictness above 1 random settings (odd rates, any buffer size, mono or stereo). A wrong
+report fails with the host calls of its measurement (:func:`impulse_sequence`), the block where
+the impulse comes out marked.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from neutone_core.tools.host import configure, host_setting, impulse_length, impulse_response, stream
+from neutone_core.tools.native.session import Configure, Process
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
-from neutone_core.tools.validate.report import CheckResult
-from neutone_core.tools.validate.sessions import random_setting, sequence_rng
+from neutone_core.tools.validate.report import CheckResult, Reproduction
+from neutone_core.tools.validate.sessions import HostSequence, random_setting, sequence_rng
 
 NAME = "delay_reported"
 DESCRIPTION = "measured (impulse) delay equals reported delay over a grid of host settings"
@@ -106,11 +110,46 @@ def unmeasurable(response: Tensor) -> str:
     return f"the model spreads an impulse (its largest sample holds {share:.0%} of the energy, asymmetric about it)"
 
 
+def impulse_offset(block_size: int) -> int:
+    """Where (samples into the stream) the measuring impulse lands: half a block in."""
+    return block_size // 2 + 1
+
+
+def impulse_sequence(sample_rate: int, buffer_size: int, channels: int, reported_delay: int, measured: int = -1) -> HostSequence:
+    """The host calls of one measurement: the setting, then whole blocks of silence with an
+    impulse of 1 at :func:`impulse_offset`, no knobs; the block ``measured`` samples after the
+    impulse (where the model puts it) is marked."""
+    offset = impulse_offset(buffer_size)
+    arguments = f"sample_rate={sample_rate}, buffer_size={buffer_size}, channels={channels}, reported_delay={reported_delay}"
+    sequence = HostSequence(f"impulse at {host_setting(sample_rate, buffer_size, channels)}",
+                            f"delay.impulse_sequence({arguments}, measured={measured})")
+    sequence.add(Configure(sample_rate, buffer_size))
+    for start in range(0, impulse_length(reported_delay, buffer_size, offset), buffer_size):
+        block = np.zeros((channels, buffer_size), dtype=np.float32)
+        notes = []
+        if start <= offset < start + buffer_size:
+            block[:, offset - start] = 1.0
+            notes.append(f"impulse at sample {offset - start}")
+        if measured >= 0 and start <= offset + measured < start + buffer_size:
+            notes.append(f"out at sample {offset + measured - start}: {measured} samples later, reported {reported_delay}")
+        sequence.add(Process(block), "; ".join(notes))
+    return sequence
+
+
+def wrong_delay_reproduction(seed: int, setting: Setting, measurement: Measurement) -> Reproduction:
+    """The calls of a measurement whose delay is reported wrongly, up to the block where the impulse comes out."""
+    sample_rate, buffer_size, channels = setting
+    measured = measurement.measured if measurement.measured is not None else -1
+    sequence = impulse_sequence(sample_rate, buffer_size, channels, measurement.reported, measured)
+    out_block = 1 + (impulse_offset(buffer_size) + max(measured, 0)) // buffer_size
+    return sequence.reproduction(seed, min(out_block, len(sequence.calls) - 1))
+
+
 def measure(model: Any, silent: Any, sample_rate: int, block_size: int, n_channels: int, stochastic: bool) -> Measurement:
     """Measure one setting with an impulse half a block into the stream; ``silent``, another
     fresh copy of the model, hears silence, and what it outputs anyway (knob echoes, DC, noise
     floors) is taken off the response, so only what the impulse caused is read."""
-    offset = block_size // 2 + 1
+    offset = impulse_offset(block_size)
     torch.manual_seed(SEEDS[0])
     response, reported = impulse_response(model, sample_rate, block_size, n_channels, offset)
     torch.manual_seed(SEEDS[0])
@@ -148,50 +187,52 @@ def adapters_delay_mismatches(model: Any, settings: list[Setting]) -> list[str]:
     return mismatches
 
 
-def measure_delays(model: ModelFile, settings: list[Setting]) -> tuple[bool, str]:
+def measure_delays(model: ModelFile, settings: list[Setting], seed: int = 0) -> tuple[bool, str, Reproduction | None]:
     """Measure every setting, each on a fresh copy (a model without ``reset_model`` must not
     ring on from the previous impulse), and the adapters alone where the model cannot be
-    measured; whether all agree with the reports, and the report line."""
+    measured; whether all agree with the reports, the report line, and for a wrong report the
+    host calls of the first setting it is wrong at."""
     stochastic = is_stochastic(model.fresh())
     results = [measure(model.fresh(), model.fresh(), rate, size, channels, stochastic) for rate, size, channels in settings]
-    wrong = [r for r in results if r.measured is not None and r.measured != r.reported]
+    paired = list(zip(settings, results, strict=True))
+    wrong = [(setting, r) for setting, r in paired if r.measured is not None and r.measured != r.reported]
     if wrong:
-        listed = "; ".join(f"{r.setting}: reported {r.reported}, measured {r.measured}" for r in wrong[:3])
+        listed = "; ".join(f"{r.setting}: reported {r.reported}, measured {r.measured}" for _, r in wrong[:3])
         return False, (
             f"reported delay is wrong at {len(wrong)} of {len(settings)} host settings "
             f"({listed}{'; ...' if len(wrong) > 3 else ''}); "
             "the model passes an impulse through unambiguously, so make calc_model_delay_samples() return its own "
             "delay in samples at its rate"
-        )
-    unmeasured = [(setting, r) for setting, r in zip(settings, results, strict=True) if r.measured is None]
+        ), wrong_delay_reproduction(seed, *wrong[0])
+    unmeasured = [(setting, r) for setting, r in paired if r.measured is None]
     reported = sorted({r.reported for r in results})
     span = f"{reported[0]}..{reported[-1]}" if len(reported) > 1 else f"{reported[0]}"
     if not unmeasured:
-        return True, f"measured delay equals reported at {len(settings)} host settings (delay {span} samples)"
+        return True, f"measured delay equals reported at {len(settings)} host settings (delay {span} samples)", None
     bypassable = model.fresh()
     if not hasattr(bypassable, "set_model_bypass"):
         return True, (
             f"delay {span} samples: measured at {len(settings) - len(unmeasured)} of {len(settings)} host settings; at "
             f"the others {unmeasured[0][1].why_not}, and the file has no set_model_bypass to measure its adapters "
             "alone, so the delay is as declared"
-        )
+        ), None
     mismatches = adapters_delay_mismatches(bypassable, [setting for setting, _ in unmeasured])
     if mismatches:
         return False, (
             f"with the model bypassed, the adapters' delay is reported wrongly ({'; '.join(mismatches[:3])}); "
             "an adapter plugin misreports its delay_samples()"
-        )
+        ), None
     declared = bypassable.calc_model_delay_samples()
     return True, (
         f"delay {span} samples: measured at {len(settings) - len(unmeasured)} of {len(settings)} host settings; at the "
         f"others {unmeasured[0][1].why_not}, so the adapters were measured with the model bypassed (all exact) and the "
         f"model's own delay is as declared ({declared} samples at {unmeasured[-1][1].setting})"
-    )
+    ), None
 
 
 def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
     """The fixed grid and, above strictness 1, random settings of the seed."""
     settings = host_grid(model.native_sample_rates, model.native_buffer_sizes)
     settings += random_settings(options.seed, options.budget.delay_settings)
-    passed, summary = measure_delays(model, settings)
-    return CheckResult(NAME, "pass" if passed else "fail", summary)
+    passed, summary, reproduction = measure_delays(model, settings, options.seed)
+    return CheckResult(NAME, "pass" if passed else "fail", summary, reproduction=reproduction)

@@ -18,13 +18,20 @@ from neutone_core.tools.validate.options import QUICK_STRICTNESS, ValidationOpti
 from neutone_core.tools.validate.report import CheckResult
 from neutone_core.wrapper import WaveformToWaveformBase
 
+SHOWN_CALLS = 8
+"""Most host calls a one-line failure lists: the first ones and the failing one, the rest elided."""
+
 
 def failure_line(result: CheckResult) -> str:
     """A failed check's summary and, when it has one, its reproduction, on one line."""
     found = result.reproduction
     if found is None:
         return result.summary
-    calls = "; ".join(found.calls)
+    shown = list(found.calls[: found.failing_call + 1])
+    if len(shown) > SHOWN_CALLS:
+        elided = len(shown) - SHOWN_CALLS + 1
+        shown = [*shown[: SHOWN_CALLS - 2], f"... {elided} more calls ...", shown[-1]]
+    calls = "; ".join(shown)
     return f"{result.summary}; reproduce with seed {found.seed}, {found.sequence} ({found.regenerate}): {calls}"
 
 

@@ -1,6 +1,7 @@
 """``make dist`` builds every distribution without a warning; the wheels carry a licence, type
 information and a description; a fresh venv installs ``neutone[all]`` from the wheelhouse and
-every example exports."""
+every example exports with ``neutone compose`` (every check on two of them; the main suite runs
+every example's checks)."""
 
 import json
 import os
@@ -23,6 +24,8 @@ from build_dist import distribution_folders, main  # noqa: E402
 
 EXAMPLE_PATTERNS = ("examples/*.py", "examples/sdk_style/*.py", "neutone_adapters/*/examples/*.py", "plugins/*/examples/*.py")
 EXAMPLE_FILES = sorted(p for pattern in EXAMPLE_PATTERNS for p in ROOT.glob(pattern))
+CHECKED_EXAMPLES = ("examples/sdk_style/rave_like.py", "examples/spectral_gate.py")
+"""Exported with every check in the fresh venv: mixer, resampler and FIFO; the STFT adapter."""
 
 
 def example_sources() -> list[str]:
@@ -33,7 +36,8 @@ def example_sources() -> list[str]:
         if "def build(" in text:
             sources.append(f"{path}:build")
         else:
-            sources.extend(f"{path}:{name}" for name in re.findall(r"^class (\w+)\(WaveformToWaveformBase\)", text, re.M))
+            pattern = r"^class (\w+)\((?:WaveformToWaveformBase|SpectralToSpectralBase)\)"
+            sources.extend(f"{path}:{name}" for name in re.findall(pattern, text, re.M))
     return sources
 
 
@@ -51,6 +55,12 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     assert main([str(out)]) == 0, "a build warned"
     return out
+
+
+def check_reports(stdout: str) -> dict[str, str]:
+    """Check name -> its line, from ``neutone compose`` output (``check NAME: LINE``)."""
+    lines = (line.removeprefix("check ") for line in stdout.splitlines() if line.startswith("check "))
+    return dict(line.split(": ", 1) for line in lines)
 
 
 def distribution_name(folder: Path) -> str:
@@ -106,11 +116,21 @@ def test_a_fresh_venv_installs_all_from_the_wheelhouse_and_every_example_exports
     versions = run([neutone, "--version"]).stdout.splitlines()
     assert versions[0] == "neutone 0.1.0" and "neutone-adapter-mixer 0.1.0" in versions and "neutone-blocks 0.1.0" in versions
     in_all = {name for name, extra in core_requirements(core_wheel) if extra == "all"}
-    still_missing = {m["distribution"] for m in json.loads(run([neutone, "plugins", "--json"]).stdout)["not_installed"]}
-    assert "neutone-adapter-mixer" in in_all and not still_missing & in_all
+    report = json.loads(run([neutone, "plugins", "--json"]).stdout)
+    still_missing = {m["distribution"] for m in report["not_installed"]}
+    assert "neutone-adapter-mixer" in in_all and not still_missing & in_all and not report["failures"]
+    checks = [check["name"] for plugin in report["plugins"] for check in plugin["checks"]]
     sources = example_sources()
-    assert len(sources) >= 10
+    checked = [source for source in sources if source.split(":")[0].endswith(CHECKED_EXAMPLES)]
+    assert {source.split(":")[0] for source in sources} == {str(p) for p in EXAMPLE_FILES if p.name != "demo.py"}
+    assert len(checked) == len(CHECKED_EXAMPLES)
     for i, source in enumerate(sources):
+        # every check runs on the examples needing the most adapters; every example's checks run in the main suite
+        skips = [] if source in checked else [arg for name in checks for arg in ("--skip-check", name)]
         out = tmp_path / f"out{i}"
-        composed = run([neutone, "compose", source, "-o", str(out)], cwd=tmp_path)
-        assert "check sample_sounds:" in composed.stdout and (out / "model.nm").is_file(), source
+        composed = run([neutone, "compose", source, "-o", str(out), *skips], cwd=tmp_path)
+        assert (out / "model.nm").is_file() and "wrote " in composed.stdout, source
+        reports = check_reports(composed.stdout)
+        assert sorted(reports) == sorted(checks), source
+        skipped = [name for name, line in reports.items() if line == "skipped"]
+        assert skipped == ([] if source in checked else list(reports)), source

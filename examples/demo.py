@@ -26,10 +26,8 @@ def test_signal(sample_rate: int, seconds: float, n_channels: int) -> torch.Tens
 
 def main(out_dir: str = "out/clipper") -> None:
     """Run the demo, writing the export to ``out_dir``."""
-    result = save_neutone_model(ClipperModelWrapper(), out_dir)
+    result = save_neutone_model(ClipperModelWrapper(), out_dir, on_report=lambda name, report: print(f"check {name}: {report}"))
     print("plan:", " -> ".join(["root", *(p.spec.name for p in result.plan), "model"]))
-    for name, report in result.reports.items():
-        print(f"check {name}: {report}")
     model, metadata = load_neutone_model(result.model_path)
     print(f"loaded {result.model_path}: {metadata['model_name']} ({metadata['model_type']})")
     for sample_rate, block_size, n_channels in HOST_SETTINGS:

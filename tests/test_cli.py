@@ -1,13 +1,17 @@
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from click.testing import CliRunner
 
-from neutone_core.tools.cli import cli
+import neutone_core.tools.cli as cli_module
+from neutone_core.plugins import get_registry
+from neutone_core.tools.cli import ExportProgress, StatusLine, cli
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -20,12 +24,44 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "model.nm"
 
 
-def test_compose_prints_plan_checks_and_paths(tmp_path: Path) -> None:
+class TerminalStatus(StatusLine):
+    """A status line that behaves as on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.live = True
+
+
+def test_compose_prints_plan_checks_and_paths_and_on_a_terminal_the_step_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_module, "StatusLine", TerminalStatus)
     result = CliRunner().invoke(cli, ["compose", f"{EXAMPLES}/mono_overdrive.py:MonoOverdriveWrapper", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "plan: root -> mixer -> model" in result.output
-    assert "check reload_identical: reloaded file bit-identical" in result.output
+    assert "plan: root -> mixer -> model" in result.stdout
+    assert "check reload_identical: reloaded file bit-identical" in result.stdout
     assert (tmp_path / "model.nm").is_file() and (tmp_path / "metadata.json").is_file()
+    checks = list(get_registry().checks)
+    steps = [step.removesuffix("...") for step in result.stderr.split("\r\x1b[K") if step]
+    assert steps == [
+        f"loading {EXAMPLES}/mono_overdrive.py:MonoOverdriveWrapper",
+        f"planning adapters and scripting the graph, then check {checks[0]} (1/{len(checks)})",
+        *(f"check {name} ({i + 1}/{len(checks)})" for i, name in enumerate(checks) if i),
+    ]
+    # each check's line as it finishes, in the order the steps announced them
+    finished = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("check ")]
+    assert finished == [f"check {name}" for name in checks]
+
+
+def test_status_lines_show_only_on_a_terminal() -> None:
+    stream = io.StringIO()
+    status = StatusLine(stream)
+    ExportProgress(["a", "b"], status).finished("a", "ok")
+    status.clear()
+    assert not status.live and stream.getvalue() == ""
+    terminal = TerminalStatus(stream)
+    ExportProgress([], terminal)  # no check registered: the export still says what it does
+    assert stream.getvalue() == "\r\x1b[Kplanning adapters and scripting the graph..."
 
 
 def test_inspect_shows_metadata_stages_and_delay(exported: Path) -> None:

@@ -164,15 +164,30 @@ def test_bad_files_give_one_clear_line(tmp_path: Path, clipper_nm: Path) -> None
         assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
 
 
-def test_long_files_show_a_progress_bar(tmp_path: Path, clipper_nm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_render_running_past_a_second_shows_a_progress_bar(
+    tmp_path: Path, clipper_nm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import neutone_core.tools.cli
+    import neutone_core.tools.render
 
-    monkeypatch.setattr(neutone_core.tools.cli, "LONG_FILE_SECONDS", 0.1)
     noise_file(tmp_path / "long.wav", seconds=2.0)
-    result = invoke("render", clipper_nm, tmp_path / "long.wav", "-o", tmp_path / "out.wav")
+    args = ["render", str(clipper_nm), str(tmp_path / "long.wav"), "-o", str(tmp_path / "out.wav")]
+    monkeypatch.setattr(neutone_core.tools.cli, "SHOW_PROGRESS_AFTER_SECONDS", 3600.0)
+    quick = CliRunner().invoke(cli, args)
+    assert quick.exit_code == 0 and quick.stderr == "", quick.output  # done before the bar is due: no bar
+    monkeypatch.setattr(neutone_core.tools.cli, "SHOW_PROGRESS_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(neutone_core.tools.render, "PROGRESS_SPAN", 24000)
+    advanced: list[int] = []
+    monkeypatch.setattr(neutone_core.tools.cli.RenderProgress, "advance", lambda self, n: advanced.append(n))
+    CliRunner().invoke(cli, args)
+    assert advanced == [24000] * 4  # one update per span of the 96000 host samples
+    monkeypatch.undo()
+    monkeypatch.setattr(neutone_core.tools.cli, "SHOW_PROGRESS_AFTER_SECONDS", 0.0)
+    result = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "p.png")])
     assert result.exit_code == 0, result.output
-    # not a terminal: click prints the bar's label once instead of redrawing the bar
-    assert result.output.splitlines()[0] == "long.wav" and result.output.splitlines()[1].startswith("rendered")
+    # not a terminal: click prints the bar's label once instead of redrawing the bar; then the drawing step
+    assert result.stderr.splitlines() == ["long.wav", f"drawing {tmp_path / 'p.png'}"]
+    assert result.stdout.startswith("rendered")
 
 
 def test_missing_tools_say_what_to_install(tmp_path: Path, clipper_nm: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,10 +2,11 @@
 
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -123,6 +124,57 @@ class ComposeCommand(click.Command):
             formatter.write_text("(in the file also technical_links, is_experimental and [knobs.NAME] description/default)")
 
 
+class StatusLine:
+    """What a long step is doing now, on one line of a terminal that each update rewrites and
+    :meth:`clear` erases; where ``stream`` is not a terminal (a log, a pipe) it writes nothing,
+    so a log holds only the lines that stay."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        """Replace the status with ``text`` (ending in "...")."""
+        if self.live:
+            self.stream.write(f"\r\x1b[K{text}...")
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        """Erase the status, so the next line starts clean."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+class ExportProgress:
+    """Export progress: each check's line as it finishes (stdout), and on a terminal the step
+    running now (planning and scripting, then ``check NAME (3/16)``): checks run in the
+    registry's order, so the next one is known when one finishes."""
+
+    def __init__(self, check_names: list[str], status: StatusLine) -> None:
+        self.check_names = check_names
+        self.status = status
+        self.done = 0
+        status.show(self._running())
+
+    def _running(self) -> str:
+        if self.done == len(self.check_names):
+            return "planning adapters and scripting the graph"
+        step = f"check {self.check_names[self.done]} ({self.done + 1}/{len(self.check_names)})"
+        return step if self.done else f"planning adapters and scripting the graph, then {step}"
+
+    def finished(self, name: str, report: str) -> None:
+        """``on_report`` of :func:`neutone_core.export.save_neutone_model`: print the check's line."""
+        self.status.clear()
+        click.echo(f"check {name}: {report}")
+        self.done += 1
+        if self.done < len(self.check_names):
+            self.status.show(self._running())
+
+
 @cli.command(cls=ComposeCommand)
 @click.argument("source")
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False), help="Folder for model.nm and metadata.json.")
@@ -153,16 +205,22 @@ def compose(
     registry = get_registry()
     for failure in registry.failures:
         click.echo(f"warning: plugin {failure.plugin} ({failure.distribution}) skipped: {failure.error}", err=True)
+    status = StatusLine(sys.stderr)
+    status.show(f"loading {source}")
     wrapper = build_wrapper(registry, source, family, _pairs(family_options, "--option"), metadata_file)
-    result = save_neutone_model(
-        wrapper,
-        out_dir,
-        adapters=_pairs(adapters, "--adapter"),
-        adapter_options=parse_adapter_options(list(adapter_options)),
-        skip_checks=set(skip_checks),
-        on_report=lambda name, report: click.echo(f"check {name}: {report}"),
-        allow_operators=allow_operators,
-    )
+    checks = ExportProgress(list(registry.checks), status)
+    try:
+        result = save_neutone_model(
+            wrapper,
+            out_dir,
+            adapters=_pairs(adapters, "--adapter"),
+            adapter_options=parse_adapter_options(list(adapter_options)),
+            skip_checks=set(skip_checks),
+            on_report=checks.finished,
+            allow_operators=allow_operators,
+        )
+    finally:
+        status.clear()
     plan = " -> ".join(["root", *(p.spec.name for p in result.plan), "model"])
     click.echo(f"plan: {plan}")
     for planned in result.plan:
@@ -375,25 +433,40 @@ def plugins(as_json: bool, hook: str | None) -> None:
             click.echo(f"  {failure['plugin']} ({failure['distribution']}) at {failure['stage']}: {failure['error']}")
 
 
-LONG_FILE_SECONDS = 20.0
-"""Files longer than this get a progress bar (on stderr)."""
+SHOW_PROGRESS_AFTER_SECONDS = 1.0
+"""A render still running after this long shows a progress bar (on stderr)."""
 
 
-def _progress_bar(label: str) -> Callable[[int, int], Callable[[int], None] | None]:
-    def start(n_samples: int, sample_rate: int) -> Callable[[int], None] | None:
-        if n_samples < LONG_FILE_SECONDS * sample_rate:
-            return None
-        bar = click.progressbar(length=n_samples, label=label, file=sys.stderr)
-        bar.__enter__()
+class RenderProgress:
+    """A click progress bar on stderr for one file's host samples, shown only once the render
+    has run :data:`SHOW_PROGRESS_AFTER_SECONDS` (a terminal redraws it; elsewhere click prints
+    its label once). ``start(n_samples, sample_rate)`` is ``render_file``'s ``progress``."""
 
-        def advance(done: int) -> None:
-            bar.update(done)
-            if bar.pos >= n_samples:
-                bar.__exit__(None, None, None)
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.n_samples = 0
+        self.done = 0
+        self.began = time.monotonic()
+        self.bar: Any = None
 
-        return advance
+    def start(self, n_samples: int, sample_rate: int) -> Callable[[int], None]:
+        """Begin a render of ``n_samples`` host samples; the callback takes each piece's count."""
+        self.n_samples, self.done, self.began = n_samples, 0, time.monotonic()
+        return self.advance
 
-    return start
+    def advance(self, n: int) -> None:
+        """``n`` more host samples rendered."""
+        self.done += n
+        if self.bar is None:
+            if time.monotonic() - self.began < SHOW_PROGRESS_AFTER_SECONDS:
+                return
+            self.bar = click.progressbar(length=self.n_samples, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+            self.bar.update(self.done)
+        else:
+            self.bar.update(n)
+        if self.done >= self.n_samples:
+            self.bar.__exit__(None, None, None)
 
 
 @cli.command()
@@ -435,9 +508,13 @@ def render(
         raise click.UsageError(str(exc)) from exc
     jobs = render_jobs(Path(input_path), Path(output_path), None if plot_path is None else Path(plot_path))
     for job in jobs:
-        progress = _progress_bar(job.source.name)
+        progress = RenderProgress(job.source.name)
         with torch_threads(threads):
-            click.echo(render_file(module, metadata, job, sample_rate, block_size, mono, knobs, compensate_delay, progress))
+            summary = render_file(
+                module, metadata, job, sample_rate, block_size, mono, knobs, compensate_delay, progress.start,
+                on_step=lambda text: click.echo(text, err=True),
+            )
+        click.echo(summary)
 
 
 @cli.command()

@@ -2,7 +2,7 @@
 
 Every sample goes through :func:`neutone_core.tools.host.stream` (configure once, then block after
 block, each ``block_size`` samples but the last); a file is read, converted, rendered, written and
-drawn a few seconds at a time (:mod:`neutone_core.tools.host_file`), so memory does not grow
+summed up for its plot a few seconds at a time (:mod:`neutone_core.tools.host_file`), so memory does not grow
 with its length.
 """
 
@@ -219,18 +219,24 @@ def knob_summary(metadata: dict[str, Any], curves: KnobCurves, knobs: list[KnobS
     return ", ".join(parts)
 
 
+PROGRESS_SPAN = 1 << 16
+"""Host samples rendered between two progress updates (about 1.4 s at 48 kHz)."""
+
+
 def _render_pieces(
     model: Any, pieces: Iterator[Tensor], sample_rate: int, block_size: int, curves: KnobCurves, delay: int
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """``(input piece, output piece)`` pairs: the output as it comes, less its first ``delay``
-    samples (the input followed by that much silence); the last input piece may be empty."""
+    """``(input span, output span)`` pairs, :data:`PROGRESS_SPAN` input samples at most: the
+    output as it comes, less its first ``delay`` samples (the input followed by that much
+    silence); the last input span may be empty."""
     host = HostStream(model, sample_rate, block_size, curves.span)
     to_drop = delay
     for piece in pieces:
-        out = host.push(piece)
-        dropped = min(to_drop, out.size(1))
-        to_drop -= dropped
-        yield piece, out[:, dropped:]
+        for span in piece.split(PROGRESS_SPAN, dim=1):
+            out = host.push(span)
+            dropped = min(to_drop, out.size(1))
+            to_drop -= dropped
+            yield span, out[:, dropped:]
     yield torch.zeros(0, 0), host.finish(delay)[:, to_drop:]
 
 
@@ -244,6 +250,7 @@ def render_file(
     knobs: list[KnobSetting],
     compensate_delay: bool,
     progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> str:
     """Stream ``job.source`` through ``model`` at the host rate (default: the file's) as a mono
     or stereo host, writing ``job.target`` (and the plot) as it goes; a one-line summary.
@@ -257,7 +264,9 @@ def render_file(
         mono: a mono host (else stereo).
         knobs: knob settings and sweeps.
         compensate_delay: remove the reported delay.
-        progress: given the host samples and rate (Hz), returns a per-piece callback (or None).
+        progress: given the host samples and rate (Hz), returns a callback taking the host
+            samples of each rendered span (or None).
+        on_step: hears the step that follows the render (``"drawing PLOT"``).
     """
     source = open_host_file(job.source, sample_rate, mono)
     rate, n_samples = source.host_rate, source.host_frames
@@ -291,6 +300,8 @@ def render_file(
     finally:
         partial.unlink(missing_ok=True)
     if picture is not None and job.plot is not None:
+        if on_step is not None:
+            on_step(f"drawing {job.plot}")
         job.plot.parent.mkdir(parents=True, exist_ok=True)
         picture.save(job.plot)
     delay_note = "compensated" if compensate_delay else "kept"

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 import neutone_core.tools.cli as cli_module
+from neutone_core.errors import ModelFileError
 from neutone_core.plugins import get_registry
+from neutone_core.tools.archive import archive_format_version
 from neutone_core.tools.cli import ExportProgress, StatusLine, cli
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -164,6 +166,20 @@ def test_version_lists_every_installed_neutone_distribution() -> None:
     assert lines[0] == f"neutone {version('neutone')}"
     for name in ("neutone-adapter-mixer", "neutone-adapter-resample", "neutone-blocks", "neutone-torchscript"):
         assert f"{name} {version(name)}" in lines
+
+
+def test_inspect_names_the_archive_format_and_the_operators_that_raise_it(exported: Path, tmp_path: Path) -> None:
+    report = json.loads(CliRunner().invoke(cli, ["inspect", str(exported), "--json"]).output)
+    archive = report["archive"]
+    # torch writes format 3 raised to the highest version any of the file's operators needs
+    assert archive["format_version"] == archive_format_version(exported) == max(3, *archive["raised_by"].values())
+    assert set(archive["raised_by"]) <= set(report["operators"]["counts"]) and archive["raised_by"]["aten::full"] == 5
+    assert archive["format_version"] <= archive["torch_max_format_version"]
+    text = CliRunner().invoke(cli, ["inspect", str(exported.parent)]).output
+    assert f"archive format {archive['format_version']} (" in text and "loads in a LibTorch reading format" in text
+    (tmp_path / "bad.nm").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="not a TorchScript archive"):
+        archive_format_version(tmp_path / "bad.nm")
 
 
 def test_inspect_json_leaves_the_sample_sounds_out_unless_asked(exported: Path) -> None:

@@ -252,12 +252,14 @@ HOST_BLOCK_SIZE = click.IntRange(1, MAX_HOST_BLOCK_SIZE)
 def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_json: bool, with_sounds: bool) -> None:
     """Show a model.nm's metadata, composed stages, and for one host setting the active
     stages and the delay."""
-    from neutone_core.export import load_neutone_model
+    from neutone_core.export import MODEL_FILE, load_neutone_model
+    from neutone_core.tools.archive import archive_line, archive_report
     from neutone_core.tools.host import walk_stages
     from neutone_core.tools.validate.operators import operator_report
 
     module, metadata = load_neutone_model(model_path)
     operators = operator_report(module)
+    archive = archive_report(Path(model_path) / MODEL_FILE if Path(model_path).is_dir() else model_path, operators["counts"])
     n_channels = 1 if mono else 2
     total = module.prepare(sample_rate, block_size, n_channels, 0, 0)
     stages = [
@@ -283,6 +285,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
             "model_samples": module.calc_model_delay_samples(),
         },
         "operators": operators,
+        "archive": archive,
     }
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -306,6 +309,7 @@ def inspect(model_path: str, sample_rate: int, block_size: int, mono: bool, as_j
                f"({delay['buffering_samples']} buffering + {delay['model_samples']} model), "
                f"{1000.0 * delay['total_samples'] / sample_rate:.2f} ms")
     click.echo(f"operators: {operators['summary']}")
+    click.echo(f"{archive_line(archive)}; exported with torch {metadata['pytorch_version']}")
 
 
 def _failure_dict(failure: PluginFailure) -> dict[str, str]:

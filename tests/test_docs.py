@@ -51,6 +51,15 @@ def test_every_hook_is_on_the_plugin_page() -> None:
         assert callback in text
 
 
+def test_every_wrapper_method_is_on_the_wrapper_page() -> None:
+    from neutone_core import WaveformToWaveformBase
+
+    methods = [name for name, value in vars(WaveformToWaveformBase).items() if callable(value) and not name.startswith("_")]
+    assert len(methods) >= 30
+    text = page("wrapper.md")
+    assert [name for name in methods if f"`{name}(" not in text] == []
+
+
 def test_every_host_method_is_on_the_contract_page(tmp_path: Path) -> None:
     from neutone_core.testing import PassThroughWrapper
 

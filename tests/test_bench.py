@@ -11,6 +11,7 @@ import torch
 from click.testing import CliRunner
 from torch import Tensor
 
+import neutone_core.tools.cli as cli_module
 from neutone_core import compose, save_neutone_model
 from neutone_core.testing import PassThroughWrapper
 from neutone_core.tools.bench import SCHEMA, bench_setting
@@ -58,6 +59,16 @@ def test_bench_json_schema(clipper_nm: Path) -> None:
     assert set(setting["allocations_by_stage"]) == {"model"}
     assert setting["latency"] == {"buffering_samples": 0, "model_samples": 0, "total_samples": 0, "total_ms": 0.0}
     assert len(report["latency"]) == 4
+
+
+def test_bench_names_each_setting_as_it_starts_on_a_terminal(clipper_nm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_module, "is_terminal", lambda stream: True)
+    args = ["bench", str(clipper_nm), "--sr", "48000", "--sr", "44100", "--bs", "64", "--blocks", "10"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    steps = [step.removesuffix("...") for step in result.stderr.split("\r\x1b[K") if step]
+    assert steps == ["bench 48000 Hz / 64 (1/2)", "bench 44100 Hz / 64 (2/2)"]
+    assert result.stdout.startswith("clipper: stereo host")
 
 
 def test_bench_table_sorts_latency_lowest_first(delay_nm: Path) -> None:

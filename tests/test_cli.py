@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TextIO
 
 import pytest
 from click.testing import CliRunner
@@ -26,18 +25,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "model.nm"
 
 
-class TerminalStatus(StatusLine):
-    """A status line that behaves as on a terminal."""
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
-        self.live = True
-
-
 def test_compose_prints_plan_checks_and_paths_and_on_a_terminal_the_step_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_module, "StatusLine", TerminalStatus)
+    monkeypatch.setattr(cli_module, "is_terminal", lambda stream: True)
     result = CliRunner().invoke(cli, ["compose", f"{EXAMPLES}/mono_overdrive.py:MonoOverdriveWrapper", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "plan: root -> mixer -> model" in result.stdout
@@ -55,14 +46,14 @@ def test_compose_prints_plan_checks_and_paths_and_on_a_terminal_the_step_running
     assert finished == [f"check {name}" for name in checks]
 
 
-def test_status_lines_show_only_on_a_terminal() -> None:
+def test_status_lines_show_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     status = StatusLine(stream)
     ExportProgress(["a", "b"], status).finished("a", "ok")
     status.clear()
     assert not status.live and stream.getvalue() == ""
-    terminal = TerminalStatus(stream)
-    ExportProgress([], terminal)  # no check registered: the export still says what it does
+    monkeypatch.setattr(cli_module, "is_terminal", lambda stream: True)
+    ExportProgress([], StatusLine(stream))  # no check registered: the export still says what it does
     assert stream.getvalue() == "\r\x1b[Kplanning adapters and scripting the graph..."
 
 

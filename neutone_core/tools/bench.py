@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -126,10 +126,17 @@ def bench_model(
     n_channels: int = 2,
     threads: int = 1,
     blocks: int = 500,
+    on_setting: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Bench every (rate, block size) pair; the report of the module docs without ``model``."""
+    """Bench every (rate, block size) pair; the report of the module docs without ``model``.
+    ``on_setting(index, rate_hz, block_size)`` hears each setting as it starts (index from 0)."""
+    pairs = [(sr, bs) for sr in sample_rates for bs in block_sizes]
+    settings = []
     with torch_threads(threads):
-        settings = [bench_setting(model, sr, bs, n_channels, blocks) for sr in sample_rates for bs in block_sizes]
+        for index, (sr, bs) in enumerate(pairs):
+            if on_setting is not None:
+                on_setting(index, sr, bs)
+            settings.append(bench_setting(model, sr, bs, n_channels, blocks))
     table = [
         {"sample_rate": s["sample_rate"], "block_size": s["block_size"], "channels": s["channels"], **s["latency"]}
         for s in settings

@@ -124,6 +124,11 @@ class ComposeCommand(click.Command):
             formatter.write_text("(in the file also technical_links, is_experimental and [knobs.NAME] description/default)")
 
 
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal, where a status line can be rewritten in place."""
+    return stream.isatty()
+
+
 class StatusLine:
     """What a long step is doing now, on one line of a terminal that each update rewrites and
     :meth:`clear` erases; where ``stream`` is not a terminal (a log, a pipe) it writes nothing,
@@ -131,7 +136,7 @@ class StatusLine:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.live = stream.isatty()
+        self.live = is_terminal(stream)
         self.shown = False
 
     def show(self, text: str) -> None:
@@ -550,7 +555,15 @@ def bench(
     module, metadata = load_neutone_model(model_path)
     rates = list(sample_rates) or sorted({44100, 48000, *metadata["native_sample_rates"]})
     sizes = list(block_sizes) or sorted({128, 512, 2048, *metadata["native_buffer_sizes"]})
-    results = bench_model(module, rates, sizes, 1 if mono else 2, threads, blocks)
+    status = StatusLine(sys.stderr)
+
+    def announce(index: int, sample_rate: int, block_size: int) -> None:
+        status.show(f"bench {sample_rate} Hz / {block_size} ({index + 1}/{len(rates) * len(sizes)})")
+
+    try:
+        results = bench_model(module, rates, sizes, 1 if mono else 2, threads, blocks, announce)
+    finally:
+        status.clear()
     report = {"model": model_path, "model_name": metadata["model_name"], **results}
     if as_json:
         click.echo(json.dumps(report, indent=2))

@@ -29,6 +29,7 @@ def test_compose_prints_plan_checks_and_paths_and_on_a_terminal_the_step_running
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli_module, "is_terminal", lambda stream: True)
+    monkeypatch.setenv("COLUMNS", "1000")
     result = CliRunner().invoke(cli, ["compose", f"{EXAMPLES}/mono_overdrive.py:MonoOverdriveWrapper", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "plan: root -> mixer -> model" in result.stdout
@@ -55,6 +56,9 @@ def test_status_lines_show_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(cli_module, "is_terminal", lambda stream: True)
     ExportProgress([], StatusLine(stream))  # no check registered: the export still says what it does
     assert stream.getvalue() == "\r\x1b[Kplanning adapters and scripting the graph..."
+    monkeypatch.setenv("COLUMNS", "20")  # a status never wraps: the next one could not erase it
+    StatusLine(stream).show("loading a/very/long/path/to/a/wrapper.py:Wrapper")
+    assert stream.getvalue().endswith("\r\x1b[Kloading a/very/l...")  # 19 columns
 
 
 def test_inspect_shows_metadata_stages_and_delay(exported: Path) -> None:

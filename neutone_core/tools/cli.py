@@ -1,6 +1,7 @@
 """The ``neutone`` command line: compose, inspect, plugins, and commands plugins add."""
 
 import json
+import shutil
 import sys
 import time
 import traceback
@@ -140,9 +141,11 @@ class StatusLine:
         self.shown = False
 
     def show(self, text: str) -> None:
-        """Replace the status with ``text`` (ending in "...")."""
+        """Replace the status with ``text`` (ending in "..."), cut to the terminal's width so
+        that it never wraps onto a line the next update could not erase."""
         if self.live:
-            self.stream.write(f"\r\x1b[K{text}...")
+            width = shutil.get_terminal_size().columns
+            self.stream.write(f"\r\x1b[K{text[: max(0, width - 4)]}...")
             self.stream.flush()
             self.shown = True
 

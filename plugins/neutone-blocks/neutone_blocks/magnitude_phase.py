@@ -6,6 +6,12 @@ Forward: ``M = |X|^p`` (``p = power``), with ``log``: ``M = log10(max(|X|^p, flo
 clamps), ``X = |X| e^{iφ}``. With ``power=None`` the pair is ``(Re X, Im X)`` instead.
 Shape: ``(ch, bins, k)`` complex <-> two ``(ch, bins, k)`` real. (``hypot``/``atan2`` of the
 real and imaginary views: ``abs``/``angle`` of a complex tensor allocate even with ``out=``.)
+
+Where the phase is only kept to be put back, :meth:`MagnitudePhase.split_phasor` keeps the unit
+phasor ``X / |X|`` (complex; ``1``, phase 0, where ``|X| = 0``, whatever the zeros' signs,
+where ``atan2`` gives ``±π`` for ``-0``) instead of ``φ``, and :meth:`MagnitudePhase.join_phasor`
+multiplies it back: a divide and a multiply on the real view in place of ``atan2`` and
+``polar``, the same spectrum to float rounding.
 """
 
 from typing import Optional
@@ -38,6 +44,7 @@ class MagnitudePhase(nn.Module):
         self.register_buffer("log_floor", torch.tensor(torch.log10(torch.tensor(floor)).item()), persistent=False)
         self.register_buffer("ten", torch.tensor(10.0), persistent=False)
         self.register_buffer("inverse_power", torch.tensor(1.0 / self.power), persistent=False)
+        self.register_buffer("one", torch.tensor(1.0), persistent=False)
 
     @torch.jit.export
     def split(self, spectrum: Tensor, magnitude: Tensor, phase: Tensor) -> None:
@@ -48,13 +55,33 @@ class MagnitudePhase(nn.Module):
             return
         real, imag = torch.real(spectrum), torch.imag(spectrum)
         torch.hypot(real, imag, out=magnitude)
+        torch.atan2(imag, real, out=phase)
+        self.shape_magnitude(magnitude)
+
+    @torch.jit.export
+    def split_phasor(self, spectrum: Tensor, magnitude: Tensor, phasor: Tensor, scratch: Tensor) -> None:
+        """Write the magnitude of ``spectrum`` (as :meth:`split`) and its unit phasor ``X / |X|``
+        (complex, ``1`` where ``|X| = 0``) into ``phasor``, using ``scratch`` (real, the shape of
+        ``magnitude``); needs a magnitude (``power`` not None)."""
+        if self.use_real_imag:
+            raise RuntimeError("MagnitudePhase.split_phasor needs a magnitude: power=None keeps real and imaginary parts")
+        torch.hypot(torch.real(spectrum), torch.imag(spectrum), out=magnitude)
+        torch.sign(magnitude, out=scratch)
+        torch.sub(self.one, scratch, out=scratch)  # 1 where |X| = 0, else 0
+        magnitude.add_(scratch)
+        torch.div(torch.view_as_real(spectrum), magnitude.unsqueeze(-1), out=torch.view_as_real(phasor))
+        magnitude.sub_(scratch)  # |X| again, exactly (x + 0 - 0, 0 + 1 - 1)
+        torch.real(phasor).add_(scratch)  # 0 + 0j -> 1 + 0j
+        self.shape_magnitude(magnitude)
+
+    def shape_magnitude(self, magnitude: Tensor) -> None:
+        """Turn ``|X|`` in ``magnitude`` into ``|X|^p``, then its floored log if asked, in place."""
         if self.power != 1.0:
             torch.pow(magnitude, self.power, out=magnitude)
         if self.log:
             magnitude.clamp_(min=self.floor).log10_()
             if self.positive:
                 magnitude.sub_(self.log_floor)
-        torch.atan2(imag, real, out=phase)
 
     @torch.jit.export
     def join(self, magnitude: Tensor, phase: Tensor, spectrum: Tensor, scratch: Tensor) -> None:
@@ -63,6 +90,19 @@ class MagnitudePhase(nn.Module):
         if self.use_real_imag:
             torch.complex(magnitude, phase, out=spectrum)
             return
+        torch.polar(self.linear_magnitude(magnitude, scratch), phase, out=spectrum)
+
+    @torch.jit.export
+    def join_phasor(self, magnitude: Tensor, phasor: Tensor, spectrum: Tensor, scratch: Tensor) -> None:
+        """Write ``|X| · phasor`` (the unit phasor of :meth:`split_phasor`) into ``spectrum``,
+        using ``scratch`` (real, the shape of ``magnitude``) so that the inputs stay untouched."""
+        if self.use_real_imag:
+            raise RuntimeError("MagnitudePhase.join_phasor needs a magnitude: power=None keeps real and imaginary parts")
+        linear = self.linear_magnitude(magnitude, scratch).unsqueeze(-1)
+        torch.mul(torch.view_as_real(phasor), linear, out=torch.view_as_real(spectrum))
+
+    def linear_magnitude(self, magnitude: Tensor, scratch: Tensor) -> Tensor:
+        """``|X|`` of the (log, power) ``magnitude``, written into ``scratch`` and returned."""
         if self.log:
             if self.positive:
                 torch.add(magnitude, self.log_floor, out=scratch)
@@ -74,4 +114,4 @@ class MagnitudePhase(nn.Module):
             scratch.copy_(magnitude)
         if self.power != 1.0:
             torch.pow(scratch, self.inverse_power, out=scratch)
-        torch.polar(scratch, phase, out=spectrum)
+        return scratch

@@ -7,7 +7,7 @@ with a zero). The stage frames the block into ``k`` frames and transforms them, 
 channel, in one batched rfft (``neutone_blocks.stft``); reduces the knobs to one value per
 frame, the mean over the ``S`` samples that produced it (:class:`FrameKnobMean`); hands the
 model the frames as it asked for them (complex, or magnitude / log-magnitude with the phase
-kept here and reapplied); and overlap-adds what the model returns with the normalised
+kept here as the unit phasor ``X / |X|`` and multiplied back); and overlap-adds what the model returns with the normalised
 synthesis window, carrying the tail to the next call. With an identity model the output is
 the input, delayed, to float32 rounding, for any window and hop meeting NOLA.
 
@@ -83,7 +83,7 @@ class StftStage(AdapterStage):
         self.model_out_channels = out_channels
         self.description = description
         self.register_buffer("magnitude", torch.zeros(in_channels, 0, self.n_bins), persistent=False)
-        self.register_buffer("phase", torch.zeros(in_channels, 0, self.n_bins), persistent=False)
+        self.register_buffer("phasor", torch.zeros(in_channels, 0, self.n_bins, dtype=torch.complex64), persistent=False)
         self.register_buffer("joined", torch.zeros(out_channels, 0, self.n_bins, dtype=torch.complex64), persistent=False)
         self.register_buffer("scratch", torch.zeros(out_channels, 0, self.n_bins), persistent=False)
         self.sample_rate = 0
@@ -113,7 +113,7 @@ class StftStage(AdapterStage):
         self.frame_knobs.configure(n_frames)
         planes = 0 if self.complex_frames else n_frames
         self.magnitude = torch.zeros(self.model_in_channels, planes, self.n_bins)
-        self.phase = torch.zeros(self.model_in_channels, planes, self.n_bins)
+        self.phasor = torch.zeros(self.model_in_channels, planes, self.n_bins, dtype=torch.complex64)
         self.joined = torch.zeros(self.model_out_channels, planes, self.n_bins, dtype=torch.complex64)
         self.scratch = torch.zeros(self.model_out_channels, planes, self.n_bins)
         self.active = True
@@ -139,14 +139,14 @@ class StftStage(AdapterStage):
             return self.synthesis(self.inner(spectrum, knobs))
         n_frames = new_samples // self.hop_length
         magnitude = self.magnitude.narrow(1, 0, n_frames).transpose(1, 2)
-        phase = self.phase.narrow(1, 0, n_frames).transpose(1, 2)
-        self.magnitude_phase.split(spectrum, magnitude, phase)
+        phasor = self.phasor.narrow(1, 0, n_frames).transpose(1, 2)
+        scratch = self.scratch.narrow(1, 0, n_frames).transpose(1, 2)
+        self.magnitude_phase.split_phasor(spectrum, magnitude, phasor, scratch.narrow(0, 0, self.model_in_channels))
         y = self.inner(magnitude, knobs)
         joined = self.joined.narrow(1, 0, n_frames).transpose(1, 2)
-        scratch = self.scratch.narrow(1, 0, n_frames).transpose(1, 2)
         if self.model_out_channels != self.model_in_channels:
-            phase = phase.expand(self.model_out_channels, self.n_bins, n_frames)
-        self.magnitude_phase.join(y, phase, joined, scratch)
+            phasor = phasor.expand(self.model_out_channels, self.n_bins, n_frames)
+        self.magnitude_phase.join_phasor(y, phasor, joined, scratch)
         return self.synthesis(joined)
 
     @torch.jit.export

@@ -11,10 +11,14 @@ look-behind: everything but the STFT stage), and the two ``torch.fft`` calls one
 time (``time.thread_time_ns``), one thread, in ``--rounds`` interleaved rounds; the table gives
 the median with the min-max spread, and the ratio's median over the rounds.
 
-A second table gives what one ``torch.fft`` rfft + irfft pair costs (both channels, ``out=``)
+A second table gives the streamed figure by the frames the model gets: complex, or magnitude
+and log-magnitude (the stage splits each frame into magnitudes and a unit phasor and joins them
+back), the same exported pass-through otherwise, timed alike.
+
+A third table gives what one ``torch.fft`` rfft + irfft pair costs (both channels, ``out=``)
 by frames per channel per call: the cost is mostly per call, whatever the batch.
 
-A third table gives the reconstruction of an identity model over the issue's grid (n_fft 256
+A fourth table gives the reconstruction of an identity model over the issue's grid (n_fft 256
 to 4096, 50 % and 75 % overlap, Hann and sqrt-Hann, host blocks of 512 and 1000) for each
 frame representation, through the composed, scripted graph: the worst SNR and the largest
 absolute error against the input delayed by the reported delay.
@@ -77,11 +81,17 @@ def streaming(model: torch.jit.ScriptModule, audio: torch.Tensor, knobs: torch.T
     return run
 
 
+MAGNITUDE_FRAMES = ("magnitude", "log-magnitude")
+"""The representations streamed besides complex frames, in the second table."""
+
+
 def case(n_fft: int, hop: int, audio: torch.Tensor, folder: Path) -> dict[str, Callable[[], None]]:
-    """The four timed calls of one configuration (each over the whole signal)."""
+    """The timed calls of one configuration (each over the whole signal)."""
     knobs = torch.rand(4, audio.size(1), generator=torch.Generator().manual_seed(1))
-    wrapper = type(load_wrapper_from_file(f"{EXAMPLE}:SpectralPassThroughWrapper"))(n_fft, hop)
+    pass_through = type(load_wrapper_from_file(f"{EXAMPLE}:SpectralPassThroughWrapper"))
+    wrapper = pass_through(n_fft, hop)
     spectral = exported(wrapper, folder / f"spectral-{n_fft}")
+    magnitudes = {name: exported(pass_through(n_fft, hop, "hann", name), folder / f"{name}-{n_fft}") for name in MAGNITUDE_FRAMES}
     config = wrapper.stft_config()
     sizes = list(config.outer_block_sizes())
     around = PassThroughWrapper(native_buffer_sizes=sizes, look_behind_samples=config.look_behind_samples)
@@ -106,7 +116,7 @@ def case(n_fft: int, hop: int, audio: torch.Tensor, folder: Path) -> dict[str, C
         "offline": offline,
         "around": streaming(waveform, audio, knobs),
         "ffts": ffts,
-    }
+    } | {name: streaming(model, audio, knobs) for name, model in magnitudes.items()}
 
 
 FFT_FRAMES = (1, 2, 8, 64)
@@ -207,6 +217,12 @@ def main(argv: list[str]) -> int:
                         f"{'met' if ratio <= target else 'not met'}")
     print()
     print("\n".join(verdicts))
+    print()
+    print("| n_fft / hop | complex frames | " + " | ".join(f"{name} frames" for name in MAGNITUDE_FRAMES) + " |")
+    print("|---|---|" + "---|" * len(MAGNITUDE_FRAMES))
+    for n_fft, hop, _ in CONFIGURATIONS:
+        t = times[(n_fft, hop)]
+        print(f"| {n_fft} / {hop} | {spread(t['stft'])} | " + " | ".join(spread(t[name]) for name in MAGNITUDE_FRAMES) + " |")
     print()
     print("| n_fft | frames per channel per call | rfft + irfft, us per call | us per frame |")
     print("|---|---|---|---|")

@@ -53,6 +53,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["short blocks"] = bad.shortening_root(root / "short" / "model.nm")
     paths["incomplete"] = bad.incomplete_root(root / "incomplete" / "model.nm")
     paths["hand-written"] = bad.hand_written_root(root / "hand-written" / "model.nm")
+    paths["contiguous only"] = bad.contiguous_only_root(root / "contiguous-only" / "model.nm")
     return paths
 
 
@@ -157,6 +158,18 @@ def test_a_model_poisoned_by_huge_input_fails_to_recover(files: dict[str, Path])
     result = run(bad_input, files, "poisoned")
     assert_reproduces(result, "returned a non-finite sample")
     assert "[clean after 1e30 audio]" in result.reproduction.calls[result.reproduction.failing_call]
+
+
+def test_a_strided_block_raising_fails_with_the_calls_sent_before_it(files: dict[str, Path]) -> None:
+    result = run(bad_input, files, "contiguous only")
+    assert_reproduces(result, "non-contiguous audio at 48000 Hz / 512: raised NeedsContiguousBlocks.forward")
+    found = result.reproduction
+    assert found.calls[found.failing_call] == "forward(2 x 512 strided (1, 2), None) [non-contiguous audio]"
+    assert found.calls[1:found.failing_call] == (
+        "forward(float64 2 x 512, params float64 4 x 512) [float64 audio and knobs]",
+        "forward(2 x 512, None) [clean after float64 audio and knobs]",
+    )
+    assert found.regenerate == "bad_input.python_kinds(model, sample_rate=48000, buffer_size=512, seed=0)"
 
 
 def test_bad_input_refusals_are_reported(files: dict[str, Path]) -> None:

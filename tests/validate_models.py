@@ -279,3 +279,20 @@ def hand_written_root(path: Path) -> Path:
     """:class:`HandWrittenRoot` with a good export's metadata."""
     composed = compose(PassThroughWrapper())
     return write_root(HandWrittenRoot(composed.metadata, composed.wrapper.neutone_default_knobs()), composed.metadata, path)
+
+
+class NeedsContiguousBlocks(HandWrittenRoot):
+    """The hand-written pass-through, flattening each block with ``view``: a strided block raises."""
+
+    def forward(self, x: Tensor, params: Optional[Tensor] = None) -> Tensor:
+        if not x.is_floating_point():
+            raise ValueError("integer audio: the host sends float32")
+        flat = torch.nan_to_num(x.to(torch.float32).view(-1), 0.0, 0.0, 0.0)
+        return flat.view(x.size(0), x.size(1))
+
+
+def contiguous_only_root(path: Path) -> Path:
+    """:class:`NeedsContiguousBlocks` with a good export's metadata."""
+    composed = compose(PassThroughWrapper())
+    root = NeedsContiguousBlocks(composed.metadata, composed.wrapper.neutone_default_knobs())
+    return write_root(root, composed.metadata, path)

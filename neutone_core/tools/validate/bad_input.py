@@ -21,11 +21,11 @@ import torch
 from neutone_core.scripting import describe_script_failure
 from neutone_core.tools.bench import torch_threads
 from neutone_core.tools.host import configure
-from neutone_core.tools.native.session import N_PARAMS, Configure, Process
+from neutone_core.tools.native.session import N_PARAMS, Configure, Process, describe_call
 from neutone_core.tools.validate.model_file import ModelFile
 from neutone_core.tools.validate.options import ValidationOptions
 from neutone_core.tools.validate.outputs import first_problem, problem_result
-from neutone_core.tools.validate.report import CheckResult, counted
+from neutone_core.tools.validate.report import CheckResult, Reproduction, counted
 from neutone_core.tools.validate.runners import NATIVE, PYTHON, run_sequences
 from neutone_core.tools.validate.sessions import HostSequence, noise, random_setting, sequence_rng
 
@@ -153,37 +153,57 @@ REFUSABLE_KINDS: dict[str, Callable[[int, int], tuple[torch.Tensor, torch.Tensor
 """Kinds the contract refuses: a clear error, or finite output; either way the next block works."""
 
 
-def python_kinds(model: ModelFile, sample_rate: int, buffer_size: int) -> tuple[str, list[str]]:
-    """Send each Python-only kind, then a clean block; what failed (``""``: nothing) and how the
-    refusable kinds were answered."""
+def describe_tensors(audio: torch.Tensor, knobs: torch.Tensor | None) -> str:
+    """``forward(...)`` with what is odd about the tensors: their dtype, and strides that are not contiguous."""
+
+    def tensor(value: torch.Tensor) -> str:
+        dtype = "" if value.dtype == torch.float32 else f"{str(value.dtype).removeprefix('torch.')} "
+        strided = "" if value.is_contiguous() else f" strided {tuple(value.stride())}"
+        return f"{dtype}{' x '.join(map(str, value.shape))}{strided}"
+
+    return f"forward({tensor(audio)}, {'None' if knobs is None else 'params ' + tensor(knobs)})"
+
+
+def python_kinds(model: ModelFile, sample_rate: int, buffer_size: int, seed: int) -> tuple[str, list[str], Reproduction | None]:
+    """Send each Python-only kind, then a clean block; what failed (``""``: nothing), how the
+    refusable kinds were answered, and for a failure the calls up to it."""
     module = model.fresh()
     configure(module, sample_rate, buffer_size, 2)
     clean = torch.rand(2, buffer_size) - 0.5
-    answers = []
+    answers: list[str] = []
+    calls = [describe_call(Configure(sample_rate, buffer_size))]
+
+    def failed(message: str) -> tuple[str, list[str], Reproduction]:
+        regenerate = f"bad_input.python_kinds(model, sample_rate={sample_rate}, buffer_size={buffer_size}, seed={seed})"
+        sequence = f"Python-only bad input at {sample_rate} Hz / {buffer_size}"
+        return message, answers, Reproduction(seed, sequence, regenerate, tuple(calls), len(calls) - 1)
+
     with torch_threads(1), torch.inference_mode():
         for name, make in {**PYTHON_KINDS, **REFUSABLE_KINDS}.items():
             audio, knobs = make(2, buffer_size)
+            calls.append(f"{describe_tensors(audio, knobs)} [{name}]")
             try:
                 output = module(audio, knobs)
             except Exception as exc:
                 if name not in REFUSABLE_KINDS:
-                    return f"{name} at {sample_rate} Hz / {buffer_size}: raised {describe_script_failure(exc)}", answers
+                    return failed(f"{name} at {sample_rate} Hz / {buffer_size}: raised {describe_script_failure(exc)}")
                 answers.append(f"{name} refused ({describe_script_failure(exc).rsplit('): ', 1)[-1]})")
             else:
                 finite = bool(output.isfinite().all())
                 if tuple(output.shape) != tuple(audio.shape) or output.dtype != torch.float32 or not finite:
                     returned = f"{output.dtype} {tuple(output.shape)}{'' if finite else ' with non-finite samples'}"
                     expected = f"finite float32 {tuple(audio.shape)}"
-                    return f"{name} at {sample_rate} Hz / {buffer_size}: returned {returned}, expected {expected}", answers
+                    return failed(f"{name} at {sample_rate} Hz / {buffer_size}: returned {returned}, expected {expected}")
                 if name in REFUSABLE_KINDS:
                     answers.append(f"{name} processed")
+            calls.append(f"{describe_tensors(clean, None)} [clean after {name}]")
             try:
                 after = module(clean, None)
             except Exception as exc:
-                return f"a clean block after {name} raised {describe_script_failure(exc)}: the model did not recover", answers
+                return failed(f"a clean block after {name} raised {describe_script_failure(exc)}: the model did not recover")
             if not bool(after.isfinite().all()):
-                return f"a clean block after {name} gave non-finite output: the model did not recover", answers
-    return "", answers
+                return failed(f"a clean block after {name} gave non-finite output: the model did not recover")
+    return "", answers, None
 
 
 def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
@@ -201,9 +221,9 @@ def check(model: ModelFile, options: ValidationOptions) -> CheckResult:
         problem = first_problem(run, lambda call, excused=excused: call not in excused)
         if problem is not None:
             return problem_result(NAME, sequence, problem, options.seed, host)
-        failure, answers = python_kinds(model, sample_rate, buffer_size)
+        failure, answers, reproduction = python_kinds(model, sample_rate, buffer_size, options.seed)
         if failure:
-            return CheckResult(NAME, "fail", failure, PYTHON)
+            return CheckResult(NAME, "fail", failure, PYTHON, reproduction)
     refusals = "; ".join(dict.fromkeys(answers))
     kinds = len(BAD_KINDS) + len(PYTHON_KINDS) + len(REFUSABLE_KINDS)
     return CheckResult(

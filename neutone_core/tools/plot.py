@@ -226,7 +226,7 @@ class RenderPicture:
             axes.plot(seconds, means[index][sent].numpy(), linewidth=1.0, label=name)
         axes.set_ylim(-0.05, 1.05)
         axes.set_ylabel("knobs")
-        axes.legend(loc="upper right", fontsize=7, ncols=len(self.knob_names))
+        axes.legend(loc="best", fontsize=7, ncols=len(self.knob_names))
 
     def _draw_spectrogram(self, axes: object, summary: SignalSummary) -> object:
         from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator

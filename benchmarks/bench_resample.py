@@ -43,6 +43,7 @@ import soxr
 import torch
 from torch import Tensor, nn
 
+from benchmarks.results_file import shown_command, write_section
 from neutone_adapters.resample.polyphase import QUALITY_PRESETS, PolyphaseResampler
 from neutone_core import compose, load_neutone_model, save_neutone_model
 from neutone_core.plugins import get_registry
@@ -56,7 +57,6 @@ TABLE_FREQUENCIES = [20, 100, 1000, 5000, 10000, 15000, 16000, 18000, 20000]
 GRID = [20] + list(range(100, 16001, 100))
 N = 48000
 SETTLE = 6000
-RESULTS = Path(__file__).with_name("RESULTS.md")
 PLOT = Path(__file__).with_name("resample_cost_growth.png")
 SECTION = "## Resampler quality and speed"
 RESAMPLE_ALONE = "ours: resample, model takes any block"
@@ -176,9 +176,17 @@ def import_sdk(sdk_path: Optional[str]) -> Optional[types.ModuleType]:
     return sys.modules["neutone_sdk"]
 
 
-def sdk_model(sdk: types.ModuleType, native_sizes: List[int]) -> nn.Module:
-    """The SDK's SampleQueueWrapper around a stereo pass-through at 44.1 kHz with ``native_sizes``
-    (empty: any block), exported as the SDK exports (debug off, scripted, saved, loaded)."""
+def sdk_model(
+    sdk: types.ModuleType,
+    native_sizes: List[int],
+    native_rates: Tuple[int, ...] = (MODEL_RATE,),
+    mono: bool = False,
+    knob_gain: bool = False,
+) -> nn.Module:
+    """The SDK's SampleQueueWrapper around a pass-through (stereo, or ``mono`` in and out) at
+    ``native_rates`` (Hz) with ``native_sizes`` (empty: any block), exported as the SDK exports
+    (debug off, scripted, saved, loaded). With ``knob_gain`` the model scales its input in place
+    by its one knob, so the knob really reaches it."""
     from neutone_sdk.parameter import ContinuousNeutoneParameter
 
     class Identity(nn.Module):
@@ -186,10 +194,17 @@ def sdk_model(sdk: types.ModuleType, native_sizes: List[int]) -> nn.Module:
             return x
 
     class PassThrough(sdk.WaveformToWaveformBase):
-        __annotations__ = {**sdk.WaveformToWaveformBase.__annotations__, "sizes": List[int]}
+        __annotations__ = {
+            **sdk.WaveformToWaveformBase.__annotations__,
+            "sizes": List[int],
+            "rates": List[int],
+            "mono": bool,
+            "gain": bool,
+        }
 
         def __init__(self, model: nn.Module, sizes: List[int]) -> None:
-            object.__setattr__(self, "sizes", list(sizes))  # read by the SDK's constructor
+            for name, value in (("sizes", list(sizes)), ("rates", list(native_rates)), ("mono", mono), ("gain", knob_gain)):
+                object.__setattr__(self, name, value)  # read by the SDK's constructor
             super().__init__(model)
 
         def get_model_name(self) -> str:
@@ -224,21 +239,23 @@ def sdk_model(sdk: types.ModuleType, native_sizes: List[int]) -> nn.Module:
 
         @torch.jit.export
         def is_input_mono(self) -> bool:
-            return False
+            return self.mono
 
         @torch.jit.export
         def is_output_mono(self) -> bool:
-            return False
+            return self.mono
 
         @torch.jit.export
         def get_native_sample_rates(self) -> List[int]:
-            return [44100]
+            return self.rates
 
         @torch.jit.export
         def get_native_buffer_sizes(self) -> List[int]:
             return self.sizes
 
         def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+            if self.gain:
+                return x.mul_(params["p0"])
             return self.model(x)
 
     wrapper = PassThrough(Identity(), native_sizes)
@@ -337,6 +354,12 @@ class FloorCase(nn.Module):
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         v = self.views[self.call]
         self.call = (self.call + 1) % len(self.views)
+        self.down_half(v, x, params)
+        return self.up_half(v, v[6])
+
+    def down_half(self, v: List[Tensor], x: Tensor, params: Tensor) -> None:
+        """The down filter's operations of one call: its outputs are ``v[6]`` (audio) and ``v[5]``
+        (held knobs)."""
         v[0].copy_(x)
         v[1].copy_(params)
         v[10].copy_(v[2])
@@ -346,7 +369,10 @@ class FloorCase(nn.Module):
         else:
             torch.mm(v[11], self.down.products.matrix, out=v[12])
         torch.gather(v[3], 1, v[4], out=v[5])
-        torch.nan_to_num(v[6], 0.0, 0.0, 0.0, out=v[7])
+
+    def up_half(self, v: List[Tensor], model_out: Tensor) -> Tensor:
+        """The up filter's operations of one call on the model's output ``(2, count)``."""
+        torch.nan_to_num(model_out, 0.0, 0.0, 0.0, out=v[7])
         v[15].copy_(v[8])
         if self.grouped[1]:
             torch.bmm(v[16], self.up.products.weights, out=v[17])
@@ -391,12 +417,31 @@ def time_cases(cases: Dict[str, Callable[[], Any]], runs: int, rounds: int, call
     return medians
 
 
-def exported(native_sizes: List[int], native_rates: List[int], folder: Path, checked: bool = False) -> torch.jit.ScriptModule:
-    """Our pass-through exported with ``save_neutone_model`` and loaded back with
-    ``load_neutone_model``; with every export check when ``checked`` (they take seconds each and
-    do not change the file's graph), else none."""
-    wrapper = PassThroughWrapper(native_sample_rates=native_rates, native_buffer_sizes=native_sizes)
-    target = folder / f"rates{'-'.join(map(str, native_rates))}-sizes{'-'.join(map(str, native_sizes))}"
+class KnobGainWrapper(PassThroughWrapper):
+    """The pass-through (same channels in and out, no look-behind) scaling its input in place by
+    its one knob, so the knob really reaches the model: a model that ignores its knobs lets
+    TorchScript drop the work that hands them over."""
+
+    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        return x.mul_(params["p0"])
+
+
+def exported(
+    native_sizes: List[int],
+    native_rates: List[int],
+    folder: Path,
+    checked: bool = False,
+    knob_gain: bool = False,
+    mono: bool = False,
+) -> torch.jit.ScriptModule:
+    """Our pass-through (or :class:`KnobGainWrapper` with ``knob_gain``; ``mono`` in and out)
+    exported with ``save_neutone_model`` and loaded back with ``load_neutone_model``; with every
+    export check when ``checked`` (they take seconds each and do not change the file's graph),
+    else none."""
+    kind = KnobGainWrapper if knob_gain else PassThroughWrapper
+    wrapper = kind(input_mono=mono, output_mono=mono, native_sample_rates=native_rates, native_buffer_sizes=native_sizes)
+    name = f"rates{'-'.join(map(str, native_rates))}-sizes{'-'.join(map(str, native_sizes))}"
+    target = folder / (name + ("-gain" if knob_gain else "") + ("-mono" if mono else ""))
     save_neutone_model(wrapper, target, skip_checks=None if checked else set(get_registry().checks))
     return load_neutone_model(target / "model.nm")[0]
 
@@ -429,39 +474,59 @@ def speed(sdk: Optional[types.ModuleType], folder: Path, runs: int, rounds: int,
     return {"median_us": time_cases(cases, runs, rounds, calls), "sdk": label, "layout": layout}
 
 
-def growth(sdk: Optional[types.ModuleType], folder: Path) -> Dict[str, Dict[str, List[float]]]:
-    """CPU time per host sample (ns) for host blocks 32..8192 (model any block) and model blocks
-    128..8192 (host 512), ours (exported) and the SDK."""
+def per_sample_costs(models: Dict[str, nn.Module], block: int, calls: int, into: Dict[str, List[float]]) -> None:
+    """Configure each model for host ``block`` at 48 kHz, time them together (interleaved rounds,
+    3 runs) and append each one's median CPU time per host sample (ns) to ``into[name]``."""
+    x, params = torch.randn(2, block), torch.rand(4, block)
+    cases: Dict[str, Callable[[], Any]] = {}
+    for name, model in models.items():
+        model.set_daw_sample_rate_and_buffer_size(HOST_RATE, block)
+        cases[name] = (lambda m: lambda: m.forward(x, params))(model)
+    for name, values in time_cases(cases, 3, 3, calls).items():
+        into[name].append(statistics.median(values) * 1000 / block)
+
+
+def whole_cycles(host_block: int, native_rate: int, model_block: int, at_least: int) -> int:
+    """Host calls (at least ``at_least``) in whole cycles of the pattern a 48 kHz host keeping
+    ``host_block`` samples sets off: the resampled block lengths and, with a native
+    ``model_block`` (samples, 0 = any), the calls that run the model repeat after each cycle, so
+    every round does the same work."""
+    calls = HOST_RATE // math.gcd(host_block * native_rate, HOST_RATE)
+    model_samples = host_block * native_rate * calls // HOST_RATE
+    if model_block > 0:
+        calls *= model_block // math.gcd(model_block, model_samples)
+    return calls * -(-at_least // calls)
+
+
+def growth(
+    sdk: Optional[types.ModuleType], folder: Path, native_rate: int = MODEL_RATE, knob_gain: bool = False
+) -> Dict[str, Dict[str, List[float]]]:
+    """CPU time per host sample (ns) for host blocks 32..8192 (model at ``native_rate`` Hz taking
+    any block) and model blocks 128..8192 (host 512), ours (exported) and the SDK timed together at
+    each setting, rounds of whole pattern cycles (:func:`whole_cycles`; ``knob_gain``: the models
+    scale by their knob, see :class:`KnobGainWrapper`)."""
     host_blocks = [2**k for k in range(5, 14)]
     model_blocks = [2**k for k in range(7, 14)]
-    result: Dict[str, Dict[str, List[float]]] = {"host_blocks": {"x": [float(b) for b in host_blocks]}}
-    any_block = exported([], [MODEL_RATE], folder)
-    reference = sdk_model(sdk, []) if sdk is not None else None
-    for name, model in (("ours", any_block), ("SDK", reference)):
-        if model is None:
-            continue
-        costs = []
-        for block in host_blocks:
-            model.set_daw_sample_rate_and_buffer_size(HOST_RATE, block)
-            call = (lambda m, x, p: lambda: m.forward(x, p))(model, torch.randn(2, block), torch.rand(4, block))
-            costs.append(min(time_cases({name: call}, 3, 3, max(4, 32768 // block))[name]) * 1000 / block)
-        result["host_blocks"][name] = costs
-    result["model_blocks"] = {"x": [float(b) for b in model_blocks], "ours": [], "SDK": []}
-    x, params = torch.randn(2, BLOCK), torch.rand(4, BLOCK)
+    sides = ["ours"] + (["SDK"] if sdk is not None else [])
+    result: Dict[str, Dict[str, List[float]]] = {}
+    for key, blocks in (("host_blocks", host_blocks), ("model_blocks", model_blocks)):
+        result[key] = {"x": [float(b) for b in blocks], **{side: [] for side in sides}}
+    any_block: Dict[str, nn.Module] = {"ours": exported([], [native_rate], folder, knob_gain=knob_gain)}
+    if sdk is not None:
+        any_block["SDK"] = sdk_model(sdk, [], (native_rate,), knob_gain=knob_gain)
+    for block in host_blocks:
+        per_sample_costs(any_block, block, whole_cycles(block, native_rate, 0, 32768 // block), result["host_blocks"])
     for block in model_blocks:
-        candidates = {"ours": exported([block], [MODEL_RATE], folder)}
+        fixed: Dict[str, nn.Module] = {"ours": exported([block], [native_rate], folder, knob_gain=knob_gain)}
         if sdk is not None:
-            candidates["SDK"] = sdk_model(sdk, [block])
-        for name, model in candidates.items():
-            model.set_daw_sample_rate_and_buffer_size(HOST_RATE, BLOCK)
-            call = (lambda m: lambda: m.forward(x, params))(model)
-            repeat = max(8, 4 * block // BLOCK)
-            result["model_blocks"][name].append(min(time_cases({name: call}, 3, 3, repeat)[name]) * 1000 / BLOCK)
+            fixed["SDK"] = sdk_model(sdk, [block], (native_rate,), knob_gain=knob_gain)
+        per_sample_costs(fixed, BLOCK, whole_cycles(BLOCK, native_rate, block, 64), result["model_blocks"])
     return result
 
 
-def plot(result: Dict[str, Dict[str, List[float]]], path: Path) -> None:
-    """Cost growth, ours and the SDK side by side, log-log."""
+def plot(curves: Dict[str, Dict[str, Dict[str, List[float]]]], path: Path, title: str) -> None:
+    """Cost growth, ours and the SDK side by side, log-log; ``curves`` maps a setting's label
+    (empty for a single setting) to what :func:`growth` returned for it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -470,30 +535,33 @@ def plot(result: Dict[str, Dict[str, List[float]]], path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     titles = {"host_blocks": "host block (model takes any block)", "model_blocks": "model block (host blocks of 512)"}
     for axis, key in zip(axes, ("host_blocks", "model_blocks"), strict=True):
-        for name in ("ours", "SDK"):
-            if result[key].get(name):
-                axis.loglog(result[key]["x"], result[key][name], marker="o", label=name)
+        for setting, result in curves.items():
+            for name in ("ours", "SDK"):
+                if result[key].get(name):
+                    style = "-" if name == "ours" else "--"
+                    axis.loglog(result[key]["x"], result[key][name], style, marker="o", label=f"{name} {setting}".strip())
         axis.set_xlabel(titles[key] + ", samples")
         axis.set_xscale("log", base=2)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
     axes[0].set_ylabel("CPU time per host sample, ns")
-    figure.suptitle("Resampling 48000 <-> 44100 Hz, stereo with knobs, one thread")
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
 
 # --- memory and configure time ----------------------------------------------------------------
-def held_bytes(module: nn.Module) -> Tuple[int, int]:
-    """Bytes of the distinct storages behind a module's buffers and tensor attributes (lists and
-    dicts of views included) and how many tensor objects refer to them."""
+def held_bytes(module: nn.Module, inside: Optional[nn.Module] = None) -> Tuple[int, int]:
+    """Bytes of the distinct storages behind a module's buffers and tensor attributes (lists,
+    tuples and dicts of views included; a scripted module's TorchScript attributes too) and how
+    many distinct tensor objects refer to them; without what the submodule ``inside`` and its
+    own submodules hold."""
     storages: Dict[int, int] = {}
-    count = 0
+    tensors: set = set()
 
     def visit(value: object) -> None:
-        nonlocal count
         if isinstance(value, Tensor):
-            count += 1
+            tensors.add(value._cdata)
             storages[value.untyped_storage().data_ptr()] = value.untyped_storage().nbytes()
         elif isinstance(value, (list, tuple)):
             for item in value:
@@ -502,12 +570,19 @@ def held_bytes(module: nn.Module) -> Tuple[int, int]:
             for item in value.values():
                 visit(item)
 
+    excluded = {id(m) for m in inside.modules()} if inside is not None else set()
     for submodule in module.modules():
+        if id(submodule) in excluded:
+            continue
         visit(list(submodule._buffers.values()))
         for name, value in vars(submodule).items():
             if not name.startswith("_"):
                 visit(value)
-    return sum(storages.values()), count
+        scripted = getattr(submodule, "_concrete_type", None)
+        if scripted is not None:
+            for name in scripted.get_attributes():
+                visit(getattr(submodule, name))
+    return sum(storages.values()), len(tensors)
 
 
 def memory() -> Dict[str, Dict[str, Tuple[int, int]]]:
@@ -539,7 +614,7 @@ CONFIGURE_STEPS = {
 
 
 def configure_times(folder: Path) -> Dict[str, Dict[str, float]]:
-    """Wall time (ms) of the whole graph's ``set_daw_sample_rate_and_buffer_size`` on exported
+    """Thread CPU time (ms) of the whole graph's ``set_daw_sample_rate_and_buffer_size`` on exported
     models (one per native rate), median of 3 fresh loads per pair: the first and second calls
     after loading (TorchScript optimises a method on its first two calls), then, once warm (two
     calls at 32 kHz), a change to this pair (the filters are designed: what a host meets when the
@@ -557,9 +632,9 @@ def configure_times(folder: Path) -> Dict[str, Dict[str, float]]:
                 warm.set_daw_sample_rate_and_buffer_size(32000, 256)
                 steps = [(cold, 512), (cold, 1024), (warm, 512), (warm, 2048)]
                 for key, (model, size) in zip(CONFIGURE_STEPS, steps, strict=True):
-                    start = time.perf_counter()
+                    start = time.thread_time()
                     model.set_daw_sample_rate_and_buffer_size(host, size)
-                    tries[key].append(time.perf_counter() - start)
+                    tries[key].append(time.thread_time() - start)
             for key, values in tries.items():
                 times[key][f"{host} -> {native}"] = 1000 * statistics.median(values)
     return times
@@ -583,7 +658,7 @@ def report(result: Dict[str, Any], command: str) -> str:
         SECTION,
         "",
         f"`{command}` (torch {torch.__version__}, one thread, {time.strftime('%Y-%m-%d')}; 2-core machine shared "
-        "with other jobs: CPU times are thread CPU time, configure times are wall clock). Host 48 kHz, blocks of 512, "
+        "with other jobs: every time is thread CPU time). Host 48 kHz, blocks of 512, "
         "44.1 kHz pass-through model, round trip 48000 -> 44100 -> 48000 unless stated.",
         "",
         "### Quality: exact-phase tones every 100 Hz from 20 Hz to 16 kHz (SNR after the delay)",
@@ -665,7 +740,7 @@ def report(result: Dict[str, Any], command: str) -> str:
     configure = result["configure"]
     lines += [
         "",
-        "### Configure time (`set_daw_sample_rate_and_buffer_size`, whole graph, wall ms, median of 3 fresh loads)",
+        "### Configure time (`set_daw_sample_rate_and_buffer_size`, whole graph, CPU ms on one thread, median of 3 fresh loads)",
         "",
         "Per pair: the first / second call after loading (TorchScript optimises a method on its first two calls) / "
         "a change to this pair once warm (the filters are designed: what a host meets when the user changes "
@@ -724,15 +799,6 @@ def verdicts(result: Dict[str, Any]) -> List[str]:
     return lines
 
 
-def write_results(text: str) -> None:
-    """Replace this benchmark's section of benchmarks/RESULTS.md with ``text``."""
-    content = RESULTS.read_text()
-    start = content.index(SECTION)
-    end = content.find("\n## ", start + len(SECTION))
-    end = len(content) if end < 0 else end + 1
-    RESULTS.write_text(content[:start] + text + ("\n" if end < len(content) else "") + content[end:])
-
-
 def main() -> None:
     """Measure everything, print the section, optionally write it and the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -744,8 +810,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=400)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--json" and (i == 0 or sys.argv[i] != "--json")]
-    command = "python -m benchmarks.bench_resample " + " ".join(shown)
+    command = shown_command("benchmarks.bench_resample")
     sdk = import_sdk(args.sdk_path)
     grid: Dict[str, Dict[int, float]] = {}
     for preset in QUALITY_PRESETS:
@@ -788,13 +853,13 @@ def main() -> None:
         result["targets"]["resample alone / SDK (model any block)"] = 0.5
         result["targets"]["resample + FIFO 2048 / SDK (model blocks of 2048)"] = 0.6
     result["verdicts"] = verdicts(result)
-    plot(result["growth"], PLOT)
+    plot({"": result["growth"]}, PLOT, "Resampling 48000 <-> 44100 Hz, stereo with knobs, one thread")
     text = report(result, command)
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     if args.write_results:
-        write_results(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ $(SDK_WHEEL_DIR)/neutone_sdk:
 	cd $(SDK_WHEEL_DIR) && $(PY) -m zipfile -e neutone_sdk-*.whl .
 
 bench: $(STAMP) $(SDK_WHEEL_DIR)/neutone_sdk
-	$(PY) -m benchmarks.bench_overhead
+	$(PY) -m benchmarks.bench_overhead --sdk-path $(SDK_WHEEL_DIR) --write-results
 	$(PY) -m benchmarks.bench_resample --sdk-path $(SDK_WHEEL_DIR) --write-results
 	$(PY) -m benchmarks.bench_blocks --sdk-path $(SDK_WHEEL_DIR) --write-results
 

@@ -148,8 +148,9 @@ def test_an_adapter_that_allocates_per_block_fails(tmp_path: Path, register_plug
 def test_slower_than_realtime_is_a_warning_not_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import neutone_core.tools.checks.realtime as realtime
 
-    slow = {"inverse_rtf": 0.5, "missed_deadlines": 100, "deadline_us": 10666.7,
-            "time_per_block_us": {"median": 21333.0, "p99": 22000.0, "max": 23000.0}}
+    slow = {"inverse_rtf": 0.5, "missed_deadlines": 100, "deadline_us": 10666.7, "cpu_missed_deadlines": 100,
+            "time_per_block_us": {"median": 21333.0, "p99": 22000.0, "max": 23000.0},
+            "cpu_time_per_block_us": {"median": 21000.0, "p99": 21900.0, "max": 22800.0}}
     monkeypatch.setattr(realtime, "bench_setting", lambda *args, **kwargs: slow)
     args = ["compose", f"{EXAMPLES}/clipper.py:ClipperModelWrapper", "-o", str(tmp_path)]
     for name in all_but("realtime"):
@@ -159,6 +160,29 @@ def test_slower_than_realtime_is_a_warning_not_a_failure(tmp_path: Path, monkeyp
     assert "check realtime: warning: slower than realtime: 1/RTF 0.5 at 48000 Hz / 512" in result.output
     assert "check delay_reported: skipped" in result.output
     assert (tmp_path / "model.nm").is_file()
+
+
+@pytest.mark.parametrize(
+    ("cpu_max_us", "late_on_wall_clock", "report"),
+    [
+        (90.0, 1, "1/RTF 90.0 at 48000 Hz / 512 (CPU time median 60 µs, max 90 µs per block of 10667 µs); "
+                  "1 block late on the wall clock only (this machine was busy)"),
+        (12000.0, 1, "warning: 1 of 100 blocks took longer than the block lasts: 1/RTF 90.0 at 48000 Hz / 512 "
+                     "(CPU time median 60 µs, max 12000 µs per block of 10667 µs)"),
+    ],
+)
+def test_a_block_late_only_on_a_busy_machine_is_not_held_against_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max_us: float, late_on_wall_clock: int, report: str
+) -> None:
+    import neutone_core.tools.checks.realtime as realtime
+
+    timed = {"inverse_rtf": 90.0, "missed_deadlines": late_on_wall_clock, "deadline_us": 10666.7,
+             "cpu_missed_deadlines": int(cpu_max_us > 10666.7),
+             "time_per_block_us": {"median": 61.0, "p99": 95.0, "max": 24000.0},
+             "cpu_time_per_block_us": {"median": 60.0, "p99": 80.0, "max": cpu_max_us}}
+    monkeypatch.setattr(realtime, "bench_setting", lambda *args, **kwargs: timed)
+    result = save_neutone_model(PassThroughWrapper(), tmp_path, skip_checks=all_but("realtime"))
+    assert result.reports["realtime"] == report
 
 
 def test_metadata_check_catches_getters_that_disagree_with_the_archive(clipper_export: ExportResult) -> None:

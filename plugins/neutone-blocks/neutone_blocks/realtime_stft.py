@@ -75,7 +75,7 @@ class RealtimeSTFT(nn.Module):
         self.synthesis = StftSynthesis(n_fft, hop_len, window)
         self.representation = MagnitudePhase(power, logarithmize, ensure_pos_spec, eps)
         shape = [io_n_ch, self.n_bins, model_io_n_frames]
-        for name in ("magnitudes", "next_magnitudes", "phases", "next_phases", "model_spec", "scratch"):
+        for name in ("magnitudes", "next_magnitudes", "phases", "next_phases", "model_spec", "scratch", "zero_phases"):
             self.register_buffer(name, torch.zeros(shape), persistent=False)
         self.register_buffer("new_spectrum", torch.zeros(0, dtype=torch.complex64), persistent=False)
         self.io_n_frames = 0
@@ -161,7 +161,7 @@ class RealtimeSTFT(nn.Module):
         newest = self.model_io_n_frames - self.io_n_frames
         phase = self.phases.narrow(2, newest, self.io_n_frames)
         if not self.use_phase_info:
-            phase = self.scratch.narrow(2, 0, self.io_n_frames).zero_()
+            phase = self.zero_phases.narrow(2, 0, self.io_n_frames)
         self.representation.join(
             spec.narrow(2, newest, self.io_n_frames), phase, self.new_spectrum, self.scratch.narrow(2, newest, self.io_n_frames)
         )

@@ -208,7 +208,7 @@ def assert_same_results(native: NativeSessionResult, python: List[CallResult]) -
             assert ours.output is not None and theirs.output is not None
             assert ours.output.shape == theirs.output.shape, index
             assert np.array_equal(ours.output, theirs.output), f"call {index}: outputs differ"
-            assert ours.time_ns > 0
+            assert ours.time_ns > 0 and 0 < ours.cpu_time_ns <= ours.time_ns + 100_000, "CPU time over the call's own span"
         else:
             assert ours == theirs, index
 
@@ -364,7 +364,7 @@ def test_session_file_layout(tmp_path: Path) -> None:
     audio = np.arange(6, dtype=np.float32).reshape(2, 3)
     path = tmp_path / "session.bin"
     write_session([Configure(44100, 3), Process(audio, method="forward_bt"), Reset()], path)
-    expected = b"NTNS" + struct.pack("<II", 1, 3) + b"C" + struct.pack("<qq", 44100, 3)
+    expected = b"NTNS" + struct.pack("<II", 2, 3) + b"C" + struct.pack("<qq", 44100, 3)
     expected += b"P" + struct.pack("<BBII", 1, 0, 2, 3) + audio.tobytes() + b"R"
     assert path.read_bytes() == expected
 

@@ -151,7 +151,8 @@ def test_allocations_fail_only_above_the_users_limit(files: dict[str, Path]) -> 
     assert failed.status == "fail" and failed.summary.endswith("more than 0 allocations per call")
     assert run(realtime, files, "good", limited).status == "pass"
     tight = run(realtime, files, "good", ValidationOptions(strictness=1, max_p99_load=1e-9))
-    assert tight.status == "fail" and "p99 above 1e-09 of the block's duration" in tight.summary
+    assert tight.status == "fail" and "p99 CPU time above 1e-09 of the block's duration" in tight.summary
+    assert 0 < tight.details["cpu_median_us"] <= tight.details["cpu_max_us"]
 
 
 def test_a_model_poisoned_by_huge_input_fails_to_recover(files: dict[str, Path]) -> None:

@@ -19,6 +19,7 @@
 
 #include <bit>
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -41,7 +42,7 @@ namespace {
 
 constexpr char kSessionMagic[4] = {'N', 'T', 'N', 'S'};
 constexpr char kResultMagic[4] = {'N', 'T', 'N', 'R'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint32_t kParamCount = 4;
 constexpr std::size_t kMaxMessageLines = 400;
 constexpr std::size_t kMaxMessageBytes = 65536;
@@ -77,6 +78,7 @@ struct Call {
 
 struct ProcessOutcome {
   uint64_t time_ns = 0;
+  uint64_t cpu_time_ns = 0;  // the realtime thread's CPU time over the same span
   std::optional<at::Tensor> output;  // contiguous; empty when the method returned None
 };
 
@@ -243,6 +245,7 @@ class ResultWriter {
     write('P');
     write(index);
     write(outcome.time_ns);
+    write(outcome.cpu_time_ns);
     write(static_cast<uint8_t>(outcome.output.has_value()));
     if (outcome.output.has_value()) {
       const at::Tensor& output = *outcome.output;
@@ -400,6 +403,13 @@ std::optional<at::Tensor> expect_audio(const c10::IValue& value, const std::stri
   return output.contiguous();
 }
 
+// CPU time of the calling thread, in ns.
+uint64_t thread_cpu_time_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
 // Runs on the realtime thread: wraps the session's buffers as tensors and times the call alone.
 ProcessOutcome process(torch::jit::Module& model, Call& call) {
   const std::string method_name = call.forward_bt ? "forward_bt" : "forward";
@@ -411,11 +421,14 @@ ProcessOutcome process(torch::jit::Module& model, Call& call) {
   } else {
     inputs.emplace_back(c10::IValue());
   }
+  const uint64_t cpu_start = thread_cpu_time_ns();
   const auto start = std::chrono::steady_clock::now();
   c10::IValue returned = method(std::move(inputs));
   const auto end = std::chrono::steady_clock::now();
+  const uint64_t cpu_end = thread_cpu_time_ns();
   ProcessOutcome outcome;
   outcome.time_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+  outcome.cpu_time_ns = cpu_end - cpu_start;
   outcome.output = expect_audio(returned, method_name);
   return outcome;
 }

@@ -9,7 +9,7 @@ signed, ``f32`` IEEE float32, arrays row-major.
 
 Session file::
 
-    magic  b"NTNS" | version u32 = 1 | call count u32
+    magic  b"NTNS" | version u32 = 2 | call count u32
     then per call, a kind byte and its fields:
     b"C" configure   sample_rate_hz i64 | buffer_size_samples i64
     b"P" process     forward_bt u8 (0 forward, 1 forward_bt) | has_params u8 |
@@ -20,17 +20,19 @@ Session file::
 Result file (appended and flushed call by call, so it holds every call completed before a
 crash; a partly written last record is ignored)::
 
-    magic  b"NTNR" | version u32 = 1
+    magic  b"NTNR" | version u32 = 2
     then records:
     b"C" call_index u32 | returned i64 | buffering_delay_samples i64 | model_delay_samples i64
-    b"P" call_index u32 | time_ns u64 | has_output u8 |
+    b"P" call_index u32 | time_ns u64 | cpu_time_ns u64 | has_output u8 |
          (when has_output) ndim u32 | sizes i64[ndim] | output f32[product of sizes]
     b"R" call_index u32
     b"E" error_kind u8 (1 load failure, 2 exception) | call_index i32 (-1 for load failure) |
          message_bytes u32 | message utf-8
 
 ``time_ns`` is the steady-clock time of the module call alone (not the tensor wrapping, the
-copy out or the hand-over between threads).
+copy out or the hand-over between threads); ``cpu_time_ns`` the realtime thread's CPU time
+over the same span (``CLOCK_THREAD_CPUTIME_ID``: the model's own work on its one intra-op
+thread, without the time other processes held the core).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from neutone_core.tools.native.build import NativeHost, build_native_host
 
 SESSION_MAGIC = b"NTNS"
 RESULT_MAGIC = b"NTNR"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 N_PARAMS = 4
 """Knob rows the host sends with each block."""
 PROCESS_METHODS = ("forward", "forward_bt")
@@ -158,10 +160,12 @@ class ConfigureResult:
 
 @dataclass(frozen=True, eq=False)
 class ProcessResult:
-    """A process call's output (None when ``forward_bt`` returned None) and its wall time in ns."""
+    """A process call's output (None when ``forward_bt`` returned None), its wall time and the
+    calling thread's CPU time in ns."""
 
     output: np.ndarray | None
     time_ns: int
+    cpu_time_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -268,12 +272,12 @@ class _ResultReader:
             _, returned, buffering, model = self.unpack("Iqqq")
             return ConfigureResult(returned, buffering, model)
         if kind == b"P":
-            _, time_ns, has_output = self.unpack("IQB")
+            _, time_ns, cpu_time_ns, has_output = self.unpack("IQQB")
             if not has_output:
-                return ProcessResult(None, time_ns)
+                return ProcessResult(None, time_ns, cpu_time_ns)
             (ndim,) = self.unpack("I")
             shape = self.unpack(f"{ndim}q")
-            return ProcessResult(self.floats(shape), time_ns)
+            return ProcessResult(self.floats(shape), time_ns, cpu_time_ns)
         if kind == b"R":
             self.unpack("I")
             return ResetResult()

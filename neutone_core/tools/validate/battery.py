@@ -97,7 +97,7 @@ def validate(
         native: run the host sessions in the C++ native host (built on first use).
         allowed_operators: denied operators the file may call anyway, by name.
         max_allocations_per_call: fail ``realtime`` above this many allocations per call.
-        max_p99_load: fail ``realtime`` when the p99 block time exceeds this share of the block.
+        max_p99_load: fail ``realtime`` when the p99 block CPU time exceeds this share of the block.
         on_result: hears each check's result as it comes.
 
     >>> report = validate("model.nm", strictness=2)  # doctest: +SKIP

@@ -67,8 +67,8 @@ class ValidationOptions:
         allowed_operators: denied operators (or ``"__setstate__"``) the file may call anyway.
         max_allocations_per_call: fail ``realtime`` above this many tensor allocations per
             host call (None: report only).
-        max_p99_load: fail ``realtime`` when the p99 block time exceeds this share of the
-            block's duration (None: report only).
+        max_p99_load: fail ``realtime`` when the p99 of the blocks' thread CPU time exceeds
+            this share of the block's duration (None: report only).
     """
 
     strictness: int = DEFAULT_STRICTNESS

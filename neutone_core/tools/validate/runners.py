@@ -72,18 +72,18 @@ def _process(module: torch.jit.ScriptModule, call: Process) -> ProcessResult:
     params = None if call.params is None else torch.from_numpy(call.params.copy())
     method = getattr(module, call.method)
     with torch.inference_mode():
-        start = time.perf_counter_ns()
+        start, cpu_start = time.perf_counter_ns(), time.thread_time_ns()
         output = method(audio, params)
-        elapsed = time.perf_counter_ns() - start
+        elapsed, cpu_elapsed = time.perf_counter_ns() - start, time.thread_time_ns() - cpu_start
     if output is None:
         if call.method == "forward":
             raise TypeError("forward() returned None: the host expects a float32 tensor")
-        return ProcessResult(None, elapsed)
+        return ProcessResult(None, elapsed, cpu_elapsed)
     if not isinstance(output, torch.Tensor):
         raise TypeError(f"{call.method}() returned {type(output).__name__}: the host expects a float32 tensor")
     if output.dtype != torch.float32:
         raise TypeError(f"{call.method}() returned a tensor of dtype {output.dtype}: the host expects float32")
-    return ProcessResult(output.numpy().copy(), elapsed)
+    return ProcessResult(output.numpy().copy(), elapsed, cpu_elapsed)
 
 
 def run_in_python(module: torch.jit.ScriptModule, calls: Sequence[HostCall], seed: int | None = None) -> NativeSessionResult:

@@ -631,7 +631,7 @@ def profile(
 @click.option("--allow-operator", "allowed_operators", multiple=True, metavar="NAME", help="Let the file call this operator.")
 @click.option("--max-allocations", type=click.FloatRange(min=0), help="Fail realtime above this many allocations per call.")
 @click.option("--max-p99-load", type=click.FloatRange(min=0, min_open=True),
-              help="Fail realtime when the p99 block time exceeds this share of the block (1.0 = its whole duration).")
+              help="Fail realtime when the p99 block CPU time exceeds this share of the block (1.0 = its whole duration).")
 def validate(
     model_path: str,
     strictness: int,

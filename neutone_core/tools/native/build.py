@@ -112,16 +112,18 @@ def cache_root() -> Path:
     return (Path(base) if base else Path.home() / ".cache" / "neutone") / "native-host"
 
 
-def binary_path(libtorch: LibTorch) -> Path:
-    """Where the host built from this source with these flags lives in the cache."""
-    digest = hashlib.sha256(HOST_SOURCE.read_bytes())
+def binary_path(libtorch: LibTorch, source: Path) -> Path:
+    """Where the program built from ``source`` with these flags lives in the cache: named
+    ``neutone-native-host`` for ``host.cpp``, else after the source file."""
+    digest = hashlib.sha256(source.read_bytes())
     digest.update("\0".join(compile_flags(libtorch) + link_flags(libtorch)).encode())
-    return cache_root() / f"{libtorch.torch_version}-{digest.hexdigest()[:16]}" / BINARY_NAME
+    name = BINARY_NAME if source == HOST_SOURCE else source.stem
+    return cache_root() / f"{libtorch.torch_version}-{digest.hexdigest()[:16]}" / name
 
 
-def _compile(compiler: list[str], libtorch: LibTorch, output: Path) -> None:
-    """Compile and link ``host.cpp`` into ``output``; a failure shows the compiler's last lines."""
-    command = [*compiler, *compile_flags(libtorch), str(HOST_SOURCE), "-o", str(output), *link_flags(libtorch)]
+def _compile(compiler: list[str], libtorch: LibTorch, source: Path, output: Path) -> None:
+    """Compile and link ``source`` into ``output``; a failure shows the compiler's last lines."""
+    command = [*compiler, *compile_flags(libtorch), str(source), "-o", str(output), *link_flags(libtorch)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -135,23 +137,25 @@ def _compile(compiler: list[str], libtorch: LibTorch, output: Path) -> None:
         )
 
 
-def build_native_host(force: bool = False) -> NativeHost:
+def build_native_host(force: bool = False, source: Path | None = None) -> NativeHost:
     """The native host binary for the installed torch: from the cache, else compiled now (seconds).
 
-    ``force`` rebuilds even when a cached binary exists. Raises :class:`NativeHostBuildError`
-    when there is no compiler or the compile fails."""
+    ``force`` rebuilds even when a cached binary exists. ``source`` builds another one-file C++
+    program against LibTorch the same way (default ``host.cpp``). Raises
+    :class:`NativeHostBuildError` when there is no compiler or the compile fails."""
+    source = HOST_SOURCE if source is None else source
     libtorch = find_libtorch()
-    target = binary_path(libtorch)
+    target = binary_path(libtorch, source)
     if target.is_file() and not force:
         return NativeHost(target, from_cache=True, build_time_s=0.0)
     compiler = find_compiler()
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{BINARY_NAME}-", dir=target.parent)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
     os.close(handle)
     temp = Path(temp_name)
     started = time.perf_counter()
     try:
-        _compile(compiler, libtorch, temp)
+        _compile(compiler, libtorch, source, temp)
         temp.chmod(0o755)
         temp.replace(target)
     finally:

@@ -38,7 +38,7 @@ from neutone_core.scripting import torchscript_quietly
 from neutone_core.tools.native.build import build_native_host
 
 SOURCE = Path(__file__).with_name("native_overhead.cpp")
-SUBSECTION = "### In a C++ host (LibTorch, as Neutone FX runs models)"
+HEADING = "## Host-call overhead in a C++ host (LibTorch, as Neutone FX runs models)"
 SIDES = ("ours", "SDK", "floor")
 WARMUP = 2 * FLOOR_CYCLE
 """Calls per model before the rounds (TorchScript optimises its graphs on the first calls)."""
@@ -105,15 +105,16 @@ def mark(ok: bool) -> str:
 
 
 def report(figures: Dict[str, Any], sdk: str, command: str, rounds: int, calls: int) -> str:
-    """The RESULTS.md subsection."""
+    """The RESULTS.md section."""
     us, wall = figures["cpu_us"], figures["wall_us"]
     runs = len(figures["clock_ns"])
     clock_cpu = [c for c, _ in figures["clock_ns"]]
     lines = [
-        SUBSECTION,
+        HEADING,
         "",
         f"`{command}` (torch {torch.__version__}, {time.strftime('%Y-%m-%d')}; 2-core machine shared with other jobs). "
-        f"The three models of each case exported as above, but saved to files (ours: model.nm from `save_neutone_model` with "
+        "The three models of each case exported as in the section above, but saved to files "
+        "(ours: model.nm from `save_neutone_model` with "
         f"every check; SDK: {sdk}; floor: the bare scripted module, `torch.jit.save`), loaded with `torch::jit::load` "
         f"into one C++ process (`benchmarks/native_overhead.cpp`, built against the installed LibTorch) and configured "
         f"with `set_daw_sample_rate_and_buffer_size({HOST_RATE}, {BLOCK})`. On one thread, one intra-op thread, "
@@ -158,25 +159,23 @@ def report(figures: Dict[str, Any], sdk: str, command: str, rounds: int, calls: 
     return "\n".join(lines) + "\n"
 
 
-def write_subsection(text: str) -> None:
-    """Put ``text`` at the end of the overhead section of RESULTS.md, in place of an earlier
-    version of this subsection, leaving the rest of the section as it is."""
+def write_results(text: str) -> None:
+    """Replace this section of RESULTS.md, or place it right after the Python overhead section."""
     content = RESULTS.read_text()
+    if HEADING in content:
+        write_section(HEADING, text)
+        return
     start = content.index(SECTION)
     end = content.find("\n## ", start + len(SECTION))
-    section = content[start : len(content) if end < 0 else end + 1]
-    mine = section.find(SUBSECTION)
-    if mine >= 0:
-        after = section.find("\n### ", mine + len(SUBSECTION))
-        section = section[:mine] + (section[after + 1 :] if after >= 0 else "")
-    write_section(SECTION, section.rstrip("\n") + "\n\n" + text)
+    at = len(content) if end < 0 else end + 1
+    RESULTS.write_text(content[:at].rstrip("\n") + "\n\n" + text + ("\n" + content[at:] if end >= 0 else ""))
 
 
 def main() -> None:
-    """Export the cases, run the C++ host ``--runs`` times, print the subsection, optionally write it and JSON."""
+    """Export the cases, run the C++ host ``--runs`` times, print the section, optionally write it and JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdk-path", help="directory holding the neutone_sdk package (an unpacked wheel)")
-    parser.add_argument("--write-results", action="store_true", help="rewrite this subsection of benchmarks/RESULTS.md")
+    parser.add_argument("--write-results", action="store_true", help="rewrite this section of benchmarks/RESULTS.md")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=10)
@@ -195,7 +194,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     if args.write_results:
-        write_subsection(text)
+        write_results(text)
 
 
 if __name__ == "__main__":

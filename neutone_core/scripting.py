@@ -101,14 +101,19 @@ def unscriptable_calls(module: nn.Module) -> list[str]:
 
 
 def unloadable_class_names(module: nn.Module) -> list[str]:
-    """Classes of a module tree whose module name is not dotted Python identifiers (a file
-    ``overdrive-random.py`` imported as such): TorchScript saves them under that name and
-    cannot load the archive back."""
+    """Classes of a module tree whose module name is not dotted Python identifiers: a Python
+    class from a file ``overdrive-random.py`` imported as such, or a module already scripted
+    (e.g. loaded from a TorchScript file) from such a file. TorchScript saves them under that
+    name and cannot always load the archive back."""
     names = []
     for sub in module.modules():
-        cls = type(sub)
-        if not all(part.isidentifier() for part in cls.__module__.split(".")):
-            names.append(f"{cls.__qualname__} (module {cls.__module__!r})")
+        if isinstance(sub, torch.jit.ScriptModule):
+            qualified = sub._c._type().qualified_name()
+            module_name, _, class_name = qualified.removeprefix("__torch__.").rpartition(".")
+        else:
+            module_name, class_name = type(sub).__module__, type(sub).__qualname__
+        if not all(part.isidentifier() for part in module_name.split(".")):
+            names.append(f"{class_name} (module {module_name!r})")
     return sorted(set(names))
 
 
@@ -120,7 +125,8 @@ def script_module(module: nn.Module, what: str) -> torch.jit.ScriptModule:
         raise ScriptingError(
             f"cannot export {what}: {', '.join(unloadable)} would be saved under a module name that is not a Python "
             "identifier, and the file could not be loaded back. Rename the file (underscores, not dashes), or export "
-            "with `neutone compose path/to/file.py:Name`, which imports it under a valid name"
+            "with `neutone compose path/to/file.py:Name`, which imports it under a valid name; a TorchScript file "
+            "scripted from such a module must be scripted again from one whose name is an identifier"
         )
     try:
         with torchscript_quietly():

@@ -7,12 +7,31 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from neutone_core.errors import FamilyError
 from neutone_core.families import parse_family_options
 from neutone_core.plugins import FamilySpec, Registry
 from neutone_core.tools.metadata_overrides import METADATA_OPTIONS, read_metadata_file, split_metadata_options, with_metadata
 from neutone_core.wrapper import WaveformToWaveformBase
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import the Python file ``path`` as module ``neutone_user_<stem>`` (characters that are not
+    identifier characters, such as dashes, become underscores): TorchScript saves a class under
+    its module's name and loads only names made of identifiers. Raises :class:`FamilyError`
+    naming the file when it is not Python or raises while importing."""
+    module_name = "neutone_user_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise FamilyError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise FamilyError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    return module
 
 
 def load_wrapper_from_file(source: str) -> WaveformToWaveformBase:
@@ -24,16 +43,7 @@ def load_wrapper_from_file(source: str) -> WaveformToWaveformBase:
     path = Path(path_text)
     if not path.is_file():
         raise FamilyError(f"source {source!r}: no such file {path}")
-    module_name = "neutone_user_" + re.sub(r"\W", "_", path.stem)  # class names in the archive need identifiers
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise FamilyError(f"source {source!r}: {path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise FamilyError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    module = import_file(path)
     target = getattr(module, name, None)
     if target is None:
         raise FamilyError(f"source {source!r}: {path} defines no {name!r}")

@@ -1,9 +1,8 @@
 """The nn-tilde family end to end, on small nn~ models scripted here (nn_tilde_models.py)."""
 
 import copy
-import importlib.util
+import functools
 import math
-import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -20,20 +19,15 @@ from neutone_core.plugins import get_registry
 from neutone_core.testing import check_family
 from neutone_core.tools.cli import cli
 from neutone_core.tools.host import stream
-from neutone_core.tools.sources import build_wrapper
+from neutone_core.tools.sources import build_wrapper, import_file
 
 RATIO = 256
 
 
+@functools.cache
 def models() -> ModuleType:
     """``nn_tilde_models.py`` under a module name valid in an archive (this folder's name has a dash)."""
-    if "nn_tilde_models" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("nn_tilde_models", Path(__file__).parent / "nn_tilde_models.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["nn_tilde_models"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["nn_tilde_models"]
+    return import_file(Path(__file__).parent / "nn_tilde_models.py")
 
 
 def saved(module: torch.nn.Module, path: Path) -> str:

@@ -1,3 +1,5 @@
+import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
@@ -5,23 +7,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from neutone_core import ExportCheckError, FamilyError, StreamNeeds, load_neutone_model, save_neutone_model
+from neutone_core import ExportCheckError, FamilyError, ScriptingError, StreamNeeds, load_neutone_model, save_neutone_model
 from neutone_core.plugins import get_registry
 from neutone_core.stage import host_stream
 from neutone_core.testing import PassThroughWrapper, check_adapter, check_family
 from neutone_core.tools.cli import cli
 from neutone_core.tools.host import stream
-from neutone_core.tools.sources import build_wrapper
+from neutone_core.tools.sources import build_wrapper, import_file
 
-
-class Half(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * 0.5
-
-
-class Explodes(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x / 0.0
+MODELS = import_file(Path(__file__).with_name("torchscript_models.py"))
+Half, Explodes = MODELS.Half, MODELS.Explodes
 
 
 def saved(module: torch.nn.Module, path: Path) -> str:
@@ -91,6 +86,21 @@ def test_left_channel_adapter_meets_the_stage_contract() -> None:
 def test_finite_output_check_stops_a_model_that_returns_infinities(tmp_path: Path) -> None:
     wrapper = build_wrapper(get_registry(), saved(Explodes(), tmp_path / "boom.pt"), "torchscript")
     with pytest.raises(ExportCheckError, match="non-finite samples for silence"):
+        save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
+    assert not (tmp_path / "out" / "model.nm").exists()
+
+
+def test_a_file_scripted_from_a_module_named_with_dashes_is_refused_naming_it(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("my-models.half", Path(__file__).with_name("torchscript_models.py"))
+    assert spec is not None and spec.loader is not None
+    dashed = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = dashed
+    try:
+        spec.loader.exec_module(dashed)
+        wrapper = build_wrapper(get_registry(), saved(dashed.Half(), tmp_path / "half.pt"), "torchscript")
+    finally:
+        del sys.modules[spec.name]
+    with pytest.raises(ScriptingError, match=r"Half \(module 'my-models.half'\) would be saved under a module name that is not"):
         save_neutone_model(wrapper, tmp_path / "out", skip_checks={"sample_sounds"})
     assert not (tmp_path / "out" / "model.nm").exists()
 

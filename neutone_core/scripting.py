@@ -108,11 +108,11 @@ def unloadable_class_names(module: nn.Module) -> list[str]:
     names = []
     for sub in module.modules():
         if isinstance(sub, torch.jit.ScriptModule):
-            qualified = sub._c._type().qualified_name()
+            qualified = sub._c._type().qualified_name()  # a class scripted from __main__: "__torch__.Name"
             module_name, _, class_name = qualified.removeprefix("__torch__.").rpartition(".")
         else:
             module_name, class_name = type(sub).__module__, type(sub).__qualname__
-        if not all(part.isidentifier() for part in module_name.split(".")):
+        if module_name and not all(part.isidentifier() for part in module_name.split(".")):
             names.append(f"{class_name} (module {module_name!r})")
     return sorted(set(names))
 

@@ -8,7 +8,20 @@ from torch import Tensor, nn
 from neutone_core import AdapterStage, NeutoneParameter, Stream, WaveformToWaveformBase
 
 
-class DelayWrapper(WaveformToWaveformBase):
+class StereoTestModel(WaveformToWaveformBase):
+    """The getters every stereo test model here shares; subclasses name themselves and process."""
+
+    def get_model_authors(self) -> List[str]:
+        return ["neutone tests"]
+
+    def is_input_mono(self) -> bool:
+        return False
+
+    def is_output_mono(self) -> bool:
+        return False
+
+
+class DelayWrapper(StereoTestModel):
     """Delays a stereo signal by ``delay`` samples and says so; one unused knob."""
 
     def __init__(self, delay: int = 64) -> None:
@@ -19,17 +32,8 @@ class DelayWrapper(WaveformToWaveformBase):
     def get_model_name(self) -> str:
         return "delay"
 
-    def get_model_authors(self) -> List[str]:
-        return ["neutone tests"]
-
     def get_neutone_parameters(self) -> List[NeutoneParameter]:
         return [NeutoneParameter("mix", "unused", 0.5)]
-
-    def is_input_mono(self) -> bool:
-        return False
-
-    def is_output_mono(self) -> bool:
-        return False
 
     def calc_model_delay_samples(self) -> int:
         return self.delay
@@ -44,7 +48,7 @@ class DelayWrapper(WaveformToWaveformBase):
         return joined[:, : x.size(1)]
 
 
-class RunningSumWrapper(WaveformToWaveformBase):
+class RunningSumWrapper(StereoTestModel):
     """A running sum carried across calls in float32 (``cumsum`` per block plus the carried
     total): partitions differ only by the rounding of sums taken in other orders."""
 
@@ -54,15 +58,6 @@ class RunningSumWrapper(WaveformToWaveformBase):
 
     def get_model_name(self) -> str:
         return "running sum"
-
-    def get_model_authors(self) -> List[str]:
-        return ["neutone tests"]
-
-    def is_input_mono(self) -> bool:
-        return False
-
-    def is_output_mono(self) -> bool:
-        return False
 
     def reset_model(self) -> bool:
         self.state.zero_()
@@ -81,20 +76,11 @@ class ForgetfulSumWrapper(RunningSumWrapper):
         return torch.cumsum(x, dim=1) * 0.01
 
 
-class BlockLengthGainWrapper(WaveformToWaveformBase):
+class BlockLengthGainWrapper(StereoTestModel):
     """Scales by ``block length / 512``: its output depends on the host's block partition."""
 
     def get_model_name(self) -> str:
         return "block-length gain"
-
-    def get_model_authors(self) -> List[str]:
-        return ["neutone tests"]
-
-    def is_input_mono(self) -> bool:
-        return False
-
-    def is_output_mono(self) -> bool:
-        return False
 
     def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
         return x * (x.size(1) / 512.0)
@@ -138,30 +124,17 @@ class AllocatingMixerStage(AdapterStage):
         return self.inner.delay_samples()
 
 
-class HiddenDelayWrapper(WaveformToWaveformBase):
-    """Delays its input by 100 samples (a delay line in state) and declares no delay."""
+class HiddenDelayWrapper(DelayWrapper):
+    """Delays its input by 100 samples (a delay line in state) and declares no delay; no knobs."""
 
     def __init__(self) -> None:
-        super().__init__(None)
-        self.register_buffer("memory", torch.zeros(2, 100))
+        super().__init__(100)
 
     def get_model_name(self) -> str:
         return "hidden delay"
 
-    def get_model_authors(self) -> List[str]:
-        return ["neutone tests"]
+    def get_neutone_parameters(self) -> List[NeutoneParameter]:
+        return []
 
-    def is_input_mono(self) -> bool:
-        return False
-
-    def is_output_mono(self) -> bool:
-        return False
-
-    def reset_model(self) -> bool:
-        self.memory.zero_()
-        return True
-
-    def do_forward_pass(self, x: Tensor, params: Dict[str, Tensor]) -> Tensor:
-        joined = torch.cat([self.memory, x], dim=1)
-        self.memory.copy_(joined[:, joined.size(1) - 100 :])
-        return joined[:, : x.size(1)]
+    def calc_model_delay_samples(self) -> int:
+        return 0

@@ -33,7 +33,7 @@ from neutone_core.parameters import (
     TextNeutoneParameter,
 )
 from neutone_core.planner import choice_option
-from neutone_core.stage import AdapterStage, Stream, stream_with
+from neutone_core.stage import AdapterStage, Stream, stream_with, stream_with_channels
 from neutone_core.wrapper import WaveformToWaveformBase
 
 __all__ = [
@@ -69,4 +69,5 @@ __all__ = [
     "load_torchscript_source",
     "save_neutone_model",
     "stream_with",
+    "stream_with_channels",
 ]

@@ -97,6 +97,21 @@ def stream_with(stream: Stream, sample_rate: int, block_size: int, numerator: in
     )
 
 
+def stream_with_channels(stream: Stream, in_channels: int, out_channels: int) -> Stream:
+    """``stream`` with other channel counts in and out; rate, block size, pattern and requests kept."""
+    return Stream(
+        stream.sample_rate,
+        stream.block_size,
+        in_channels,
+        out_channels,
+        stream.pattern_numerator,
+        stream.pattern_denominator,
+        stream.pattern_offset,
+        stream.requested_sample_rate,
+        stream.requested_block_size,
+    )
+
+
 class AdapterStage(nn.Module):
     """Base of an adapter stage: holds ``inner`` and answers the questions that pass through.
 

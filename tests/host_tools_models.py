@@ -5,7 +5,7 @@ from typing import Dict, List
 import torch
 from torch import Tensor, nn
 
-from neutone_core import AdapterStage, NeutoneParameter, Stream, WaveformToWaveformBase
+from neutone_core import AdapterStage, NeutoneParameter, Stream, WaveformToWaveformBase, stream_with_channels
 
 
 class StereoTestModel(WaveformToWaveformBase):
@@ -97,19 +97,7 @@ class AllocatingMixerStage(AdapterStage):
     @torch.jit.export
     def configure(self, stream: Stream) -> None:
         self.active = True
-        self.inner.configure(
-            Stream(
-                stream.sample_rate,
-                stream.block_size,
-                self.model_in_channels,
-                self.model_out_channels,
-                stream.pattern_numerator,
-                stream.pattern_denominator,
-                stream.pattern_offset,
-                0,
-                0,
-            )
-        )
+        self.inner.configure(stream_with_channels(stream, self.model_in_channels, self.model_out_channels))
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         model_in = x.mean(0, keepdim=True).expand(self.model_in_channels, x.size(1)).clone()

@@ -4,7 +4,7 @@
 import torch
 from torch import Tensor, nn
 
-from neutone_core.stage import AdapterStage, Stream
+from neutone_core.stage import AdapterStage, Stream, stream_with_channels
 
 
 class MixerStage(AdapterStage):
@@ -44,19 +44,7 @@ class MixerStage(AdapterStage):
         self.model_in_block = torch.zeros(self.model_in_channels, stream.block_size)
         self.host_out_block = torch.zeros(self.host_max_channels, stream.block_size)
         self.host_out_view = self.host_out_block.narrow(0, 0, stream.in_channels)
-        self.inner.configure(
-            Stream(
-                stream.sample_rate,
-                stream.block_size,
-                self.model_in_channels,
-                self.model_out_channels,
-                stream.pattern_numerator,
-                stream.pattern_denominator,
-                stream.pattern_offset,
-                stream.requested_sample_rate,
-                stream.requested_block_size,
-            )
-        )
+        self.inner.configure(stream_with_channels(stream, self.model_in_channels, self.model_out_channels))
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         """Mix ``x`` ``(host_channels, n)`` to the model's channels, run it, mix back."""

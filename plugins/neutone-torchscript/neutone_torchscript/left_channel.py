@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from neutone_core import AdapterStage, Stream
+from neutone_core import AdapterStage, Stream, stream_with_channels
 
 
 class LeftChannelStage(AdapterStage):
@@ -20,19 +20,7 @@ class LeftChannelStage(AdapterStage):
         """Allocate the output buffer for blocks of up to ``stream.block_size`` samples."""
         self.active = stream.in_channels != 1
         self.host_out_block = torch.zeros(2, stream.block_size)
-        self.inner.configure(
-            Stream(
-                stream.sample_rate,
-                stream.block_size,
-                1,
-                1,
-                stream.pattern_numerator,
-                stream.pattern_denominator,
-                stream.pattern_offset,
-                stream.requested_sample_rate,
-                stream.requested_block_size,
-            )
-        )
+        self.inner.configure(stream_with_channels(stream, 1, 1))
 
     def forward(self, x: Tensor, params: Tensor) -> Tensor:
         """Run the model on channel 0 and copy its output to all host channels."""

@@ -1,8 +1,6 @@
 """Install the core alone into a fresh virtual environment, then real plugin distributions."""
 
 import json
-import os
-import subprocess
 import textwrap
 import venv
 from pathlib import Path
@@ -10,16 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from .clean_subprocess import run
+
 ROOT = Path(__file__).parents[1]
 pytestmark = pytest.mark.slow
-
-
-def run(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NEUTONE_LOAD_PLUGINS", "PYTHONPATH")}
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
 
 
 @pytest.fixture(scope="module")

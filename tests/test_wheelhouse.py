@@ -4,9 +4,7 @@ every example exports with ``neutone compose`` (every check on two of them; the 
 every example's checks)."""
 
 import json
-import os
 import re
-import subprocess
 import sys
 import venv
 import zipfile
@@ -15,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from .clean_subprocess import run
 
 ROOT = Path(__file__).parents[1]
 pytestmark = pytest.mark.slow
@@ -39,14 +39,6 @@ def example_sources() -> list[str]:
             pattern = r"^class (\w+)\((?:WaveformToWaveformBase|SpectralToSpectralBase)\)"
             sources.extend(f"{path}:{name}" for name in re.findall(pattern, text, re.M))
     return sources
-
-
-def run(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NEUTONE_LOAD_PLUGINS", "PYTHONPATH")}
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
 
 
 @pytest.fixture(scope="module")

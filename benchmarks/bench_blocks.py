@@ -14,7 +14,6 @@ Run: ``python -m benchmarks.bench_blocks [--rounds 5] [--calls 200] [--sdk-path 
 import argparse
 import statistics
 import time
-from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import scipy.signal
@@ -29,11 +28,11 @@ from neutone_blocks.tcn_1d import TCN1D
 from torch import Tensor, nn
 
 from benchmarks.bench_resample import import_sdk
+from benchmarks.results_file import write_section
 
 RATE = 48000
 BLOCK = 512
 SECOND = RATE
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Streaming blocks"
 Call = Callable[[], object]
 
@@ -259,8 +258,7 @@ def verdicts(figures: Dict[str, Dict[str, List[float]]]) -> List[str]:
 
 
 def write_results(lines: List[str], verdict_lines: List[str], command: str) -> None:
-    text = RESULTS.read_text()
-    head = text.split(SECTION)[0].rstrip() + "\n\n"
+    """Replace this benchmark's section of RESULTS.md, leaving the other sections as they are."""
     body = [
         SECTION,
         "",
@@ -289,7 +287,7 @@ def write_results(lines: List[str], verdict_lines: List[str], command: str) -> N
         "`neutone_core.testing.count_allocations`: none, except the workspace each torch.fft call allocates.",
         "",
     ]
-    RESULTS.write_text(head + "\n".join(body))
+    write_section(SECTION, "\n".join(body))
 
 
 def main() -> None:
